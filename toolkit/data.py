@@ -1,0 +1,205 @@
+"""Load a task's dataset from the hub or a local directory, check it, and sample it by the protocol."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.conll import read_conll
+from toolkit.errors import DataError
+from toolkit.hub import looks_like_path, require_hub
+from toolkit.tasks import Task
+
+LOADERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
+CONLL_SUFFIXES = {".txt", ".conll", ".iob", ".bio"}
+SPLIT_ALIASES = {
+    "train": ("train", "training"),
+    "validation": ("validation", "valid", "val", "dev", "eng.testa"),
+    "test": ("test", "eng.testb"),
+}
+
+
+@dataclass
+class TaskData:
+    """The sampled train and evaluation splits, with label ids mapped to `labels`."""
+
+    train: object  # datasets.Dataset
+    eval: object  # datasets.Dataset
+    labels: tuple[str, ...]
+    eval_split: str
+
+
+def parse_size(value: str | int | None) -> int | None:
+    """'all' (or None) means the whole split; anything else is a positive row count."""
+    if value is None or str(value).lower() == "all":
+        return None
+    size = int(value)
+    if size <= 0:
+        raise DataError(f"expected a positive size or 'all', found {value!r}.")
+    return size
+
+
+def _split_files(directory: Path) -> dict[str, list[Path]]:
+    """Group the data files of a directory by split name, from their file names."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(directory.iterdir()):
+        suffix = path.suffix.lower()
+        if suffix not in LOADERS and suffix not in CONLL_SUFFIXES:
+            continue
+        stem = path.name[: -len(path.suffix)].lower()
+        for split, aliases in SPLIT_ALIASES.items():
+            if any(stem == a or stem.startswith(a + "-") or stem.endswith("." + a) for a in aliases):
+                found.setdefault(split, []).append(path)
+    return found
+
+
+def _load_files(paths: list[Path]):
+    import datasets
+
+    suffixes = {p.suffix.lower() for p in paths}
+    if suffixes <= CONLL_SUFFIXES:
+        columns = {"tokens": [], "ner_tags": []}
+        for path in paths:
+            for key, values in read_conll(path).items():
+                columns[key].extend(values)
+        return datasets.Dataset.from_dict(columns)
+    if len(suffixes) > 1:
+        raise DataError(f"expected one file format per split, found {sorted(str(p) for p in paths)}.")
+    loader = LOADERS[suffixes.pop()]
+    return datasets.load_dataset(loader, data_files=[str(p) for p in paths], split="train")
+
+
+def _load_local(directory: Path, eval_split: str) -> dict:
+    if not directory.is_dir():
+        raise DataError(f"dataset path {directory} is not a directory: pass a directory holding "
+                        "train and validation/test files (parquet, jsonl, csv or CoNLL text).")
+    files = _split_files(directory)
+    if "train" not in files:
+        raise DataError(
+            f"{directory}: expected a train file (train.parquet, train.jsonl, train.csv or train.txt), "
+            f"found {sorted(p.name for p in directory.iterdir())}."
+        )
+    return {split: _load_files(paths) for split, paths in files.items()}
+
+
+def _load_hub(name: str) -> dict:
+    import datasets
+
+    require_hub(name, "dataset", "--dataset")
+    try:
+        return dict(datasets.load_dataset(name))
+    except Exception as error:  # the hub raises many types; the user needs one line
+        raise DataError(f"could not load dataset {name!r} from the hub ({type(error).__name__}: "
+                        f"{str(error).splitlines()[0] if str(error) else ''}). Pass a local directory "
+                        "with --dataset DIR.") from error
+
+
+def load_raw_splits(dataset: str, eval_split: str) -> dict:
+    """All splits of a hub dataset or a local directory, as `datasets.Dataset`s by split name."""
+    if looks_like_path(dataset):
+        path = Path(dataset).expanduser()
+        if not path.exists():
+            raise DataError(f"dataset path {dataset} does not exist: pass an existing directory "
+                            "or a hub id such as eriktks/conll2003.")
+        return _load_local(path, eval_split)
+    return _load_hub(dataset)
+
+
+def pick_eval_split(splits: dict, wanted: str) -> str:
+    """The evaluation split: the task's own, else the first of validation/test that exists."""
+    for name in (wanted, "validation", "test"):
+        if name in splits:
+            return name
+    raise DataError(f"expected a {wanted!r} split for evaluation, found splits {sorted(splits)}. "
+                    f"Add a {wanted} file next to the train file.")
+
+
+def _check_columns(split_name: str, dataset, task_columns: tuple[str, str]) -> None:
+    missing = [c for c in task_columns if c not in dataset.column_names]
+    if missing:
+        raise DataError(
+            f"{split_name} split: expected columns {', '.join(map(repr, task_columns))}, missing "
+            f"{', '.join(map(repr, missing))}; found {sorted(dataset.column_names)}. "
+            "Pass --text-column/--label-column to name them."
+        )
+
+
+def _declared_labels(feature) -> tuple[str, ...] | None:
+    """Label names a ClassLabel (or a sequence of them) carries, if any."""
+    inner = getattr(feature, "feature", feature)
+    names = getattr(inner, "names", None)
+    return tuple(names) if names else None
+
+
+def _label_order(names: set[str], token_level: bool) -> tuple[str, ...]:
+    """A stable label order for string labels: O first, then B-/I- pairs per entity type."""
+    if not token_level:
+        return tuple(sorted(names))
+    types = sorted({n[2:] if n[:2] in ("B-", "I-") else n for n in names if n != "O"})
+    ordered = ["O"] if "O" in names else []
+    for entity_type in types:
+        ordered += [t for t in (f"B-{entity_type}", f"I-{entity_type}") if t in names]
+        if entity_type in names:
+            ordered.append(entity_type)
+    return tuple(ordered)
+
+
+def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[str, ...], dict]:
+    """Find the label set and convert string labels to ids; check ids are in range."""
+    token_level = task.decode == "entities"
+    first = next(iter(splits.values()))
+    declared = _declared_labels(first.features[label_column])
+    sample = first[0][label_column] if len(first) else None
+    value = sample[0] if token_level and sample else sample
+    if isinstance(value, str):
+        names: set[str] = set()
+        for split in splits.values():
+            for row in split[label_column]:
+                names.update(row if token_level else [row])
+        labels = _label_order(names, token_level)
+        index = {name: i for i, name in enumerate(labels)}
+        convert = (lambda row: [index[t] for t in row]) if token_level else index.__getitem__
+        splits = {
+            name: split.map(lambda b: {label_column: [convert(v) for v in b[label_column]]},
+                            batched=True, features=None)
+            for name, split in splits.items()
+        }
+        return labels, splits
+    labels = declared or task.default_labels
+    for name, split in splits.items():
+        values = split[label_column]
+        flat = [v for row in values for v in row] if token_level else list(values)
+        bad = [v for v in flat if not isinstance(v, int) or not 0 <= v < len(labels)]
+        if bad:
+            raise DataError(
+                f"{name} split: label id {bad[0]!r} is out of range for the {len(labels)} labels "
+                f"{list(labels)}. Fix the data or give labels as names (strings) instead of ids."
+            )
+    return labels, splits
+
+
+def sample(split, size: int | None, seed: int, split_name: str):
+    """The protocol's sample: shuffle with `seed`, then the first `size` rows (all when None)."""
+    if len(split) == 0:
+        raise DataError(f"the {split_name} split is empty: expected at least one example.")
+    if size is None:
+        return split.shuffle(seed=seed)
+    if size > len(split):
+        raise DataError(f"asked for {size} {split_name} examples but the split has {len(split)}: "
+                        f"pass a size up to {len(split)} or 'all'.")
+    return split.shuffle(seed=seed).select(range(size))
+
+
+def load_task_data(task: Task, cfg) -> TaskData:
+    """Load, check and sample the train and evaluation splits that `cfg` describes."""
+    splits = load_raw_splits(cfg.dataset, task.eval_split)
+    eval_name = pick_eval_split(splits, task.eval_split)
+    chosen = {"train": splits.get("train"), eval_name: splits[eval_name]}
+    if chosen["train"] is None:
+        raise DataError(f"dataset {cfg.dataset!r} has no 'train' split; found {sorted(splits)}.")
+    for name, split in chosen.items():
+        _check_columns(name, split, (cfg.text_column, cfg.label_column))
+    labels, chosen = resolve_labels(chosen, cfg.label_column, task)
+    train = sample(chosen["train"], parse_size(cfg.train_size), cfg.seed, "train")
+    evaluation = sample(chosen[eval_name], parse_size(cfg.eval_size), cfg.seed, eval_name)
+    return TaskData(train=train, eval=evaluation, labels=labels, eval_split=eval_name)

@@ -1,0 +1,48 @@
+"""Sentiment (sequence classification): tokenization and accuracy / macro-F1 metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from toolkit.tasks import Task
+
+
+def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
+    """Tokenize texts, truncated to `max_length` (head only, as the tutorial does)."""
+    encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
+    encoded["labels"] = list(batch[cfg.label_column])
+    return encoded
+
+
+def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...]) -> dict:
+    """Accuracy and macro F1 of the arg-max class."""
+    predictions = np.asarray(logits).argmax(-1)
+    return metrics_from_ids(np.asarray(label_ids), predictions, len(labels))
+
+
+def metrics_from_ids(true_ids: np.ndarray, predicted_ids: np.ndarray, num_labels: int) -> dict:
+    """Accuracy and macro F1 over all classes of the label set."""
+    from sklearn.metrics import f1_score
+
+    true_ids, predicted_ids = np.asarray(true_ids), np.asarray(predicted_ids)
+    return {
+        "accuracy": float((true_ids == predicted_ids).mean()) if len(true_ids) else 0.0,
+        "f1": float(f1_score(true_ids, predicted_ids, average="macro",
+                             labels=list(range(num_labels)), zero_division=0)),
+    }
+
+
+TASK = Task(
+    name="sentiment",
+    default_dataset="stanfordnlp/imdb",
+    eval_split="test",
+    text_column="text",
+    label_column="label",
+    default_labels=("neg", "pos"),
+    model_class="AutoModelForSequenceClassification",
+    onnx_task="text-classification",
+    preprocess=preprocess,
+    compute_metrics=compute_metrics,
+    decode="label",
+    primary_metric="accuracy",
+)

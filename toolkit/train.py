@@ -1,0 +1,169 @@
+"""Fine-tune a BERT-family model on a task with Hugging Face Trainer."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from toolkit import presets
+from toolkit.config import TrainConfig
+from toolkit.data import load_task_data
+from toolkit.errors import ToolkitError
+from toolkit.models import resolve_model
+from toolkit.tasks import Task
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = ".checkpoints"  # Trainer's resumable state, removed once training completes
+METRICS_FILE = "metrics.json"
+
+
+@dataclass
+class TrainResult:
+    output_dir: Path
+    metrics: dict
+
+
+def with_task_defaults(task: Task, cfg: TrainConfig) -> TrainConfig:
+    """Fill the options that default to the task's own: dataset, columns, output directory."""
+    model_name = Path(cfg.model).name or "model"
+    return replace(
+        cfg,
+        dataset=cfg.dataset or task.default_dataset,
+        text_column=cfg.text_column or task.text_column,
+        label_column=cfg.label_column or task.label_column,
+        output_dir=Path(cfg.output_dir or Path("runs") / f"{task.name}-{model_name}"),
+    )
+
+
+def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int) -> presets.HyperParameters:
+    """The preset's values, overridden by every option the user set."""
+    chosen = presets.choose(cfg.preset, task.name, hidden_size)
+    overrides = {k: getattr(cfg, k) for k in asdict(chosen) if getattr(cfg, k) is not None}
+    return replace(chosen, **overrides)
+
+
+def check_output_dir(cfg: TrainConfig) -> None:
+    """Refuse to overwrite a finished checkpoint unless asked; --resume needs saved state."""
+    out = cfg.output_dir
+    if cfg.resume:
+        if not (out / CHECKPOINTS).is_dir() or not any((out / CHECKPOINTS).glob("checkpoint-*")):
+            raise ToolkitError(f"--resume: no saved training state in {out / CHECKPOINTS}; "
+                               "run without --resume to start training.")
+        return
+    if (out / "config.json").exists() and not cfg.overwrite:
+        raise ToolkitError(f"{out} already holds a checkpoint: pass --overwrite to replace it, "
+                           "or choose another --output-dir.")
+
+
+def is_main_process() -> bool:
+    """True on the process that writes files (rank 0 under torchrun / accelerate)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _collator(task: Task, tokenizer):
+    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
+
+    if task.decode == "entities":
+        return DataCollatorForTokenClassification(tokenizer)
+    return DataCollatorWithPadding(tokenizer)
+
+
+def effective_max_length(requested: int, model_config, tokenizer) -> int:
+    """The longest input the model takes: the request, capped by the position embeddings."""
+    limits = [requested, getattr(model_config, "max_position_embeddings", requested)]
+    if 0 < getattr(tokenizer, "model_max_length", 0) < 100_000:
+        limits.append(tokenizer.model_max_length)
+    return min(limits)
+
+
+def train(task: Task, cfg: TrainConfig) -> TrainResult:
+    """Fine-tune `cfg.model` on `task` and write a checkpoint with metrics.json to `cfg.output_dir`."""
+    import datasets
+    import transformers
+    from transformers import AutoConfig, AutoTokenizer, Trainer, TrainingArguments
+
+    datasets.disable_progress_bars()  # Trainer's own bar is the one that matters
+
+    cfg = with_task_defaults(task, cfg)
+    check_output_dir(cfg)
+    model_path = resolve_model(cfg.model)
+    data = load_task_data(task, cfg)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    model_config = AutoConfig.from_pretrained(model_path)
+    cfg = replace(cfg, max_length=effective_max_length(cfg.max_length, model_config, tokenizer))
+    hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768))
+    log.info("hyper-parameters: %s", hyper)
+
+    labels = data.labels
+
+    def tokenize(split):
+        return split.map(lambda b: task.preprocess(b, tokenizer, labels, cfg), batched=True,
+                         remove_columns=split.column_names)
+
+    train_set, eval_set = tokenize(data.train), tokenize(data.eval)
+    model_class = getattr(transformers, task.model_class)
+    transformers.set_seed(cfg.seed)
+    model = model_class.from_pretrained(
+        model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
+        label2id={name: i for i, name in enumerate(labels)}, ignore_mismatched_sizes=True,
+    )
+    args = TrainingArguments(
+        output_dir=str(cfg.output_dir / CHECKPOINTS),
+        learning_rate=hyper.learning_rate,
+        num_train_epochs=hyper.epochs,
+        per_device_train_batch_size=hyper.batch_size,
+        per_device_eval_batch_size=max(hyper.batch_size, 32),
+        weight_decay=hyper.weight_decay,
+        warmup_ratio=hyper.warmup_ratio,
+        lr_scheduler_type=hyper.lr_scheduler,
+        max_steps=cfg.max_steps or -1,
+        seed=cfg.seed,
+        eval_strategy="no",  # never select anything by the evaluation split
+        save_strategy="epoch",
+        save_total_limit=1,
+        logging_steps=50,
+        report_to="none",
+        disable_tqdm=False,
+        dataloader_pin_memory=False,
+    )
+    trainer = Trainer(model=model, args=args, train_dataset=train_set,
+                      data_collator=_collator(task, tokenizer))
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=True if cfg.resume else None)
+    train_runtime_s = time.perf_counter() - started
+
+    started = time.perf_counter()
+    prediction = trainer.predict(eval_set)
+    eval_runtime_s = time.perf_counter() - started
+    metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels)
+    metrics.update(
+        task=task.name,
+        train_runtime_s=round(train_runtime_s, 2),
+        eval_runtime_s=round(eval_runtime_s, 2),
+        train_examples=len(data.train),
+        eval_examples=len(data.eval),
+        eval_split=data.eval_split,
+        labels=list(labels),
+        model_source=model_path,
+        hyperparameters=asdict(hyper),
+        options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        versions={"transformers": transformers.__version__, "toolkit": _toolkit_version()},
+    )
+    if trainer.is_world_process_zero():
+        trainer.save_model(str(cfg.output_dir))
+        tokenizer.save_pretrained(str(cfg.output_dir))
+        (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+        shutil.rmtree(cfg.output_dir / CHECKPOINTS, ignore_errors=True)
+    return TrainResult(output_dir=cfg.output_dir, metrics=metrics)
+
+
+def _toolkit_version() -> str:
+    from toolkit import __version__
+
+    return __version__
