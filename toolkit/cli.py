@@ -137,7 +137,9 @@ def run_export(args) -> None:
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     print(report.export_table(result.manifest))
-    print(f"bundle: {result.bundle_dir}")
+    print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']})")
+    if result.failures:
+        raise ToolkitError("; ".join(result.failures) + ". The other variants were kept.")
 
 
 def run_bench(args) -> None:

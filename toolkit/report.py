@@ -30,3 +30,15 @@ def train_table(metrics: dict) -> str:
         rows = [[name, v["precision"], v["recall"], v["f1"], v["support"]] for name, v in per_type.items()]
         lines.append(format_table(["entity", "precision", "recall", "f1", "support"], rows))
     return "\n\n".join(lines)
+
+
+def export_table(manifest: dict) -> str:
+    """Per variant of a bundle: size, parity against PyTorch, and the task metric."""
+    metric = "f1" if manifest["task"] == "ner" else "accuracy"
+    baseline = (manifest["evaluation"] or {}).get("pytorch")
+    rows = [["pytorch", None, None, None, baseline[metric] if baseline else None, None]]
+    for name, v in manifest["variants"].items():
+        marker = " *" if name == manifest["default_variant"] else ""
+        rows.append([name + marker, round(v["size_bytes"] / 1e6, 1), f"{v['parity']['max_abs_diff']:.2e}",
+                     v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric), v["drop_points"]])
+    return format_table(["variant", "size_mb", "max_abs_diff", "agreement", metric, "drop_pts"], rows)

@@ -1,0 +1,107 @@
+"""Reproduce the accuracy numbers in the README, from scratch, on the real data in ../shared/data.
+
+    python bench/accuracy.py holdout   # choose hyper-parameters: 800/200 split of the 1,000 training rows
+    python bench/accuracy.py protocol  # the tutorial protocol: train 1,000, evaluate on 500
+    python bench/accuracy.py full      # --train-size all (CoNLL only), evaluated on the whole validation
+
+Hyper-parameters are chosen on the holdout only (never on the 500 evaluation rows). Every
+configuration's result is appended to bench/results/accuracy.jsonl, so all tries are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "bench" / "results"
+SEED = 42
+
+# (name, task, extra train options): what was tried on the holdout, in order.
+HOLDOUT_GRID = [
+    ("tutorial", "ner", ["--preset", "tutorial"]),
+    ("lr2e-4-5ep", "ner", ["--preset", "tutorial", "--learning-rate", "2e-4"]),
+    ("lr2e-4-10ep-warm", "ner", ["--learning-rate", "2e-4", "--epochs", "10", "--warmup-ratio", "0.1"]),
+    ("lr3e-4-10ep-warm", "ner", ["--learning-rate", "3e-4", "--epochs", "10", "--warmup-ratio", "0.1"]),
+    ("lr1e-4-10ep-warm", "ner", ["--learning-rate", "1e-4", "--epochs", "10", "--warmup-ratio", "0.1"]),
+    ("lr3e-4-20ep-bs16", "ner", ["--learning-rate", "3e-4", "--epochs", "20", "--batch-size", "16",
+                                  "--warmup-ratio", "0.1"]),
+    ("sent-tutorial-256", "sentiment", ["--preset", "tutorial", "--epochs", "2", "--max-length", "256"]),
+    ("sent-lr1e-4-3ep-256", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length", "256",
+                                          "--warmup-ratio", "0.1"]),
+]
+SOURCES = {"ner": ("conll2003", "validation"), "sentiment": ("imdb", "test")}
+
+
+def write_holdout(task: str, target: Path) -> Path:
+    """Split the protocol's 1,000 training rows into 800 train / 200 holdout, as parquet."""
+    from datasets import load_dataset
+
+    name, _ = SOURCES[task]
+    train = load_dataset("parquet", data_files=str(DATA / name / "train.parquet"), split="train")
+    chosen = train.shuffle(seed=SEED).select(range(1000))
+    target.mkdir(parents=True, exist_ok=True)
+    chosen.select(range(800)).to_parquet(str(target / "train.parquet"))
+    chosen.select(range(800, 1000)).to_parquet(str(target / "validation.parquet"))
+    return target
+
+
+def run_train(task: str, dataset: Path, sizes: list[str], extra: list[str], output_dir: Path) -> dict:
+    command = [sys.executable, "-m", "toolkit", "train", task, "--dataset", str(dataset), "--model", "minilm",
+               "--output-dir", str(output_dir), "--overwrite", *sizes, *extra]
+    started = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    metrics = json.loads((output_dir / "metrics.json").read_text())
+    metrics["wall_s"] = round(time.perf_counter() - started, 1)
+    return metrics
+
+
+def record(row: dict) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    with open(RESULTS / "accuracy.jsonl", "a") as out:
+        out.write(json.dumps(row) + "\n")
+    print(json.dumps(row))
+
+
+def summary(metrics: dict) -> dict:
+    return {k: metrics.get(k) for k in ("f1", "accuracy", "train_runtime_s", "wall_s", "hyperparameters")}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stage", choices=("holdout", "protocol", "full"))
+    parser.add_argument("--task", choices=("ner", "sentiment"), action="append")
+    parser.add_argument("--only", help="run only the grid entry of this name")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-accuracy"))
+    parser.add_argument("--sentiment-options", default="--max-length 256",
+                        help="extra options for the sentiment protocol run (CPU: shorter inputs)")
+    args = parser.parse_args()
+    tasks = args.task or ["ner", "sentiment"]
+    if args.stage == "holdout":
+        for name, task, extra in HOLDOUT_GRID:
+            if task not in tasks or (args.only and name != args.only):
+                continue
+            dataset = write_holdout(task, args.workdir / f"holdout-{task}")
+            metrics = run_train(task, dataset, ["--train-size", "all", "--eval-size", "all"], extra,
+                                args.workdir / f"run-{name}")
+            record({"stage": "holdout", "name": name, "task": task, "options": extra, **summary(metrics)})
+    elif args.stage == "protocol":
+        for task in tasks:
+            name, _ = SOURCES[task]
+            extra = args.sentiment_options.split() if task == "sentiment" else []
+            metrics = run_train(task, DATA / name, ["--train-size", "1000", "--eval-size", "500"], extra,
+                                args.workdir / f"protocol-{task}")
+            record({"stage": "protocol", "task": task, "options": extra, **summary(metrics)})
+    else:
+        metrics = run_train("ner", DATA / "conll2003", ["--train-size", "all", "--eval-size", "all"], [],
+                            args.workdir / "full-ner")
+        record({"stage": "full", "task": "ner", **summary(metrics)})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Run a model (PyTorch or ONNX Runtime) over encoded examples and score it with the task metric."""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable
+
+import numpy as np
+
+from toolkit.tasks import Task
+
+Features = list[dict]  # one dict per example: input_ids, attention_mask, [token_type_ids], labels
+RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]  # padded int64 inputs -> logits
+
+
+def encode_examples(task: Task, tokenizer, dataset, labels: tuple[str, ...], text_column: str,
+                    label_column: str, max_length: int, label_all_tokens: bool = True) -> Features:
+    """Tokenize a dataset's rows as training did, keeping the aligned labels."""
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
+                          max_length=max_length, label_all_tokens=label_all_tokens)
+    batch = {text_column: list(dataset[text_column]), label_column: list(dataset[label_column])}
+    encoded = task.preprocess(batch, tokenizer, labels, cfg)
+    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids", "labels") if k in encoded]
+    return [{k: encoded[k][i] for k in keys} for i in range(len(encoded["input_ids"]))]
+
+
+def padded_batches(features: Features, batch_size: int, input_names: Iterable[str],
+                   pad_id: int = 0) -> Iterable[tuple[list[int], dict[str, np.ndarray]]]:
+    """Length-sorted batches padded to their own longest example: (indices, int64 arrays)."""
+    order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+    names = list(input_names)
+    for start in range(0, len(order), batch_size):
+        indices = order[start:start + batch_size]
+        width = max(len(features[i]["input_ids"]) for i in indices)
+        arrays = {}
+        for name in names:
+            fill = pad_id if name == "input_ids" else 0
+            rows = [list(features[i][name]) + [fill] * (width - len(features[i][name])) for i in indices]
+            arrays[name] = np.asarray(rows, dtype=np.int64)
+        yield indices, arrays
+
+
+def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
+                   input_names: Iterable[str]) -> list[np.ndarray]:
+    """Logits of every example, in the original order, with padding positions removed."""
+    logits: list[np.ndarray | None] = [None] * len(features)
+    for indices, arrays in padded_batches(features, batch_size, input_names):
+        output = np.asarray(run_batch(arrays), dtype=np.float32)
+        for row, i in enumerate(indices):
+            length = len(features[i]["input_ids"])
+            logits[i] = output[row, :length] if output.ndim == 3 else output[row]
+    return logits
+
+
+def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...]) -> dict:
+    """The task metric of per-example logits against the examples' labels."""
+    if task.decode == "entities":
+        width = max(len(x) for x in logits)
+        padded = np.full((len(logits), width, logits[0].shape[-1]), 0.0, dtype=np.float32)
+        label_ids = np.full((len(logits), width), -100, dtype=np.int64)
+        for i, (row, feature) in enumerate(zip(logits, features)):
+            padded[i, : len(row)] = row
+            label_ids[i, : len(row)] = feature["labels"]
+        return task.compute_metrics(padded, label_ids, labels)
+    return task.compute_metrics(np.stack(logits), np.asarray([f["labels"] for f in features]), labels)
+
+
+def agreement(reference: list[np.ndarray], candidate: list[np.ndarray], features: Features | None = None) -> float:
+    """Share of predictions (tokens with a label, or examples) where the two models agree."""
+    same = total = 0
+    for i, (a, b) in enumerate(zip(reference, candidate)):
+        match = a.argmax(-1) == b.argmax(-1)
+        if match.ndim and features is not None:
+            match = match[np.asarray(features[i]["labels"]) != -100]
+        same += int(np.sum(match))
+        total += int(np.size(match))
+    return same / total if total else 1.0
+
+
+def max_abs_diff(reference: list[np.ndarray], candidate: list[np.ndarray]) -> float:
+    """The largest absolute difference between two models' logits over all examples."""
+    return float(max(np.max(np.abs(a - b)) for a, b in zip(reference, candidate)))

@@ -1,0 +1,124 @@
+"""Make the ONNX variants of a bundle, each from the plain export, and describe each recipe."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+VARIANT_FILES = {
+    "fp32": "model.onnx",
+    "optimized": "model_optimized.onnx",
+    "int8-dynamic": "model_int8_dynamic.onnx",
+    "int8-static": "model_int8_static.onnx",
+    "fp16": "model_fp16.onnx",
+}
+# ONNX Runtime's transformer optimizer knows these encoder layouts under its "bert" fusions.
+OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert",
+                         "xlm-roberta": "bert", "electra": "bert", "camembert": "bert", "mpnet": "bert"}
+
+
+def export_fp32(checkpoint_dir: Path, output_dir: Path, onnx_task: str, opset: int) -> dict:
+    """The plain ONNX graph from Optimum's exporter, with dynamic batch and sequence axes."""
+    from optimum.exporters.onnx import main_export
+
+    main_export(str(checkpoint_dir), output=str(output_dir), task=onnx_task, opset=opset,
+                do_validation=False, local_files_only=True)
+    return {"tool": "optimum.exporters.onnx", "opset": opset, "dynamic_axes": ["batch", "sequence"]}
+
+
+def cpu_has_vnni() -> bool:
+    """True where the CPU has VNNI dot-product instructions (int8 x int8 without saturation)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags or "amx_int8" in flags
+
+
+def heads_and_width(model_config) -> tuple[int, int]:
+    """Attention heads and hidden size, under the names BERT-like configs use."""
+    heads = getattr(model_config, "num_attention_heads", None) or getattr(model_config, "n_heads", 0)
+    width = getattr(model_config, "hidden_size", None) or getattr(model_config, "dim", 0)
+    return int(heads), int(width)
+
+
+def optimize(source: Path, target: Path, model_config) -> dict:
+    """ONNX Runtime's transformer fusions (attention, skip-layer-norm, GELU), kept in fp32."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    model_type = OPTIMIZER_MODEL_TYPES.get(model_config.model_type, "bert")
+    heads, width = heads_and_width(model_config)
+    optimized = optimize_model(str(source), model_type=model_type, num_heads=heads, hidden_size=width)
+    optimized.save_model_to_file(str(target))
+    fused = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
+    return {"tool": "onnxruntime.transformers.optimizer", "model_type": model_type, "fused_operators": fused}
+
+
+def count_weight_matmuls(model_path: Path) -> int:
+    """MatMul nodes whose second input is a constant weight: what dynamic quantization converts."""
+    import onnx
+
+    graph = onnx.load(str(model_path), load_external_data=False).graph
+    weights = {init.name for init in graph.initializer}
+    return sum(1 for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights)
+
+
+def quantize_int8_dynamic(source: Path, target: Path) -> dict:
+    """Int8 weights, activations quantized at run time, on the MatMuls of the plain export.
+
+    Activations are uint8 either way. Weights are int8 (U8S8) where the CPU has VNNI; without it,
+    AVX2's U8S8 kernel can saturate its 16-bit intermediate sums, so weights are uint8 (U8U8),
+    the scheme ONNX Runtime recommends there. Per-channel scales keep the small classifier head
+    and attention projections accurate at no run-time cost.
+    """
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    vnni = cpu_has_vnni()
+    weight_type = QuantType.QInt8 if vnni else QuantType.QUInt8
+    quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul"], per_channel=True,
+                     weight_type=weight_type)
+    return {"tool": "onnxruntime.quantization.quantize_dynamic", "source": "fp32",
+            "activations": "uint8 (dynamic)", "weights": "int8" if vnni else "uint8",
+            "per_channel": True, "chosen_for": "cpu with VNNI" if vnni else "cpu with AVX2, no VNNI",
+            "quantized_ops": ["MatMul"], "quantized_matmuls": count_weight_matmuls(source)}
+
+
+class FeatureReader:
+    """Feed calibration examples to ONNX Runtime's static quantizer, one example at a time."""
+
+    def __init__(self, features: list[dict], input_names: Iterable[str]):
+        self._items = iter([
+            {name: np.asarray([f[name]], dtype=np.int64) for name in input_names} for f in features
+        ])
+
+    def get_next(self):
+        return next(self._items, None)
+
+
+def quantize_int8_static(source: Path, target: Path, features: list[dict], input_names: list[str]) -> dict:
+    """Int8 weights and activations (QDQ), activation ranges calibrated on `features`."""
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    quantize_static(str(source), str(target), FeatureReader(features, input_names),
+                    quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    calibrate_method=CalibrationMethod.MinMax)
+    return {"tool": "onnxruntime.quantization.quantize_static", "source": "fp32", "format": "QDQ",
+            "activations": "uint8 (calibrated, MinMax)", "weights": "int8", "per_channel": True,
+            "calibration_examples": len(features), "quantized_ops": ["MatMul"],
+            "quantized_matmuls": count_weight_matmuls(source)}
+
+
+def convert_fp16(source: Path, target: Path) -> dict:
+    """Half-precision weights and compute, inputs and outputs kept int64 / fp32."""
+    import onnx
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
+    onnx.save(model, str(target))
+    return {"tool": "onnxruntime.transformers.float16", "source": "optimized", "keep_io_types": True}
