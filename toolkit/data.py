@@ -65,8 +65,15 @@ def _load_files(paths: list[Path]):
         return datasets.Dataset.from_dict(columns)
     if len(suffixes) > 1:
         raise DataError(f"expected one file format per split, found {sorted(str(p) for p in paths)}.")
+    if all(p.stat().st_size == 0 for p in paths):
+        raise DataError(f"{paths[0].parent}: the {paths[0].stem} split is empty "
+                        f"({', '.join(p.name for p in paths)}): expected at least one example.")
     loader = LOADERS[suffixes.pop()]
-    return datasets.load_dataset(loader, data_files=[str(p) for p in paths], split="train")
+    try:
+        return datasets.load_dataset(loader, data_files=[str(p) for p in paths], split="train")
+    except Exception as error:  # pyarrow and datasets raise many types for a malformed file
+        raise DataError(f"could not read {', '.join(map(str, paths))} as {loader}: "
+                        f"{type(error).__name__}: {error}. Fix the file's format.") from error
 
 
 def _load_local(directory: Path, eval_split: str) -> dict:

@@ -256,6 +256,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
         "inputs": input_names,
         "outputs": ["logits"],
         "tokenizer": "tokenizer.json",
+        "pad_token_id": int(getattr(checkpoint.config, "pad_token_id", 0) or 0),
         "base_model": training.get("options", {}).get("model") or getattr(checkpoint.config, "_name_or_path", ""),
         "model_type": checkpoint.config.model_type,
         "source_checkpoint": str(checkpoint.directory.resolve()),

