@@ -184,7 +184,7 @@ def export(cfg: ExportConfig) -> ExportResult:
         if cfg.fp16:
             makers.append(("fp16", lambda: onnx_variants.convert_fp16(
                 staging / files["optimized"], staging / files["fp16"])))
-        variants = {}
+        variants, rejected = {}, []
         for name, make in [("fp32", None)] + makers:
             if name != "fp32":
                 if name == "fp16" and "optimized" not in variants:
@@ -199,11 +199,13 @@ def export(cfg: ExportConfig) -> ExportResult:
                 checked = check_variant(name, logits, reference, features, checkpoint, cfg, baseline)
             except ParityError as error:
                 result.failures.append(str(error))
-                path.unlink()
+                rejected.append(path)  # removed at the end: later variants may be built from it
                 continue
             variants[name] = {"file": files[name], "sha256": sha256_of(path), "size_bytes": path.stat().st_size,
                               "recipe": recipes[name], "provider_checked": provider,
                               "check_seconds": round(time.perf_counter() - started, 2), **checked}
+        for path in rejected:
+            path.unlink()
         if not variants:
             raise ParityError("no variant passed its checks: " + "; ".join(result.failures))
         default = choose_default(variants, cfg.max_drop, result.warnings)

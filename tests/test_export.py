@@ -1,0 +1,187 @@
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+
+from tests.conftest import export_bundle
+from toolkit.cli import main
+from toolkit.onnx_variants import count_weight_matmuls
+from toolkit.runtime.bundle import sha256_of
+
+BUNDLE_FILES = {"manifest.json", "README.md", "config.json", "tokenizer.json", "tokenizer_config.json",
+                "special_tokens_map.json", "vocab.txt", "model.onnx", "model_optimized.onnx",
+                "model_int8_dynamic.onnx"}
+
+
+def manifest_of(bundle):
+    return json.loads((bundle / "manifest.json").read_text())
+
+
+def test_bundle_has_exactly_the_expected_files(ner_bundle):
+    assert {p.name for p in ner_bundle.iterdir()} == BUNDLE_FILES
+
+
+def test_manifest_fields_and_sha256(ner_bundle):
+    manifest = manifest_of(ner_bundle)
+    assert manifest["format_version"] == 1 and manifest["task"] == "ner"
+    assert manifest["labels"][0] == "O" and manifest["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert set(manifest["versions"]) == {"toolkit", "transformers", "optimum", "onnx", "onnxruntime"}
+    assert set(manifest["variants"]) == {"fp32", "optimized", "int8-dynamic"}
+    assert manifest["default_variant"] in manifest["variants"]
+    assert manifest["evaluation"]["examples"] == 40 and manifest["evaluation"]["pytorch"]["f1"] >= 0
+    for variant in manifest["variants"].values():
+        path = ner_bundle / variant["file"]
+        assert variant["sha256"] == sha256_of(path) and variant["size_bytes"] == path.stat().st_size
+        assert "f1" in variant["accuracy"] and "recipe" in variant
+
+
+def test_fp32_and_optimized_match_pytorch_within_atol(ner_bundle):
+    for name in ("fp32", "optimized"):
+        assert manifest_of(ner_bundle)["variants"][name]["parity"]["max_abs_diff"] <= 1e-4
+
+
+def test_optimized_variant_has_fused_attention(ner_bundle):
+    ops = {n.op_type for n in onnx.load(str(ner_bundle / "model_optimized.onnx")).graph.node}
+    assert "Attention" in ops or "MultiHeadAttention" in ops
+    assert "SkipLayerNormalization" in ops
+
+
+def test_int8_agrees_with_pytorch_labels(ner_bundle, sentiment_bundle):
+    for bundle in (ner_bundle, sentiment_bundle):
+        assert manifest_of(bundle)["variants"]["int8-dynamic"]["parity"]["label_agreement"] >= 0.9
+
+
+def test_int8_quantizes_exactly_the_weight_matmuls(ner_bundle):
+    recipe = manifest_of(ner_bundle)["variants"]["int8-dynamic"]["recipe"]
+    expected = count_weight_matmuls(ner_bundle / "model.onnx")
+    # per layer: q, k, v, attention output, two feed-forward; plus the classifier head
+    assert expected == 2 * 6 + 1 == recipe["quantized_matmuls"]
+    graph = onnx.load(str(ner_bundle / "model_int8_dynamic.onnx")).graph
+    quantized = [n for n in graph.node if n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul")]
+    assert len(quantized) == expected
+    assert not [n for n in graph.node if n.op_type == "MatMul" and n.input[1] in {i.name for i in graph.initializer}]
+
+
+def test_optimum_ortmodel_loads_the_bundle_and_gives_the_same_logits(ner_bundle, ner_checkpoint):
+    import torch
+    from optimum.onnxruntime import ORTModelForTokenClassification
+    from transformers import AutoModelForTokenClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(ner_bundle)
+    inputs = tokenizer(["Angela Merkel met John Smith in Paris .", "Hi"], padding=True, return_tensors="pt")
+    reference = AutoModelForTokenClassification.from_pretrained(ner_checkpoint).eval()
+    with torch.no_grad():
+        expected = reference(**inputs).logits.numpy()
+    for name in ("model.onnx", "model_optimized.onnx"):
+        model = ORTModelForTokenClassification.from_pretrained(ner_bundle, file_name=name)
+        np.testing.assert_allclose(model(**inputs).logits.numpy(), expected, atol=1e-4)
+
+
+def test_static_quantization_is_calibrated_on_training_data(tmp_path, ner_checkpoint):
+    bundle = export_bundle(ner_checkpoint, tmp_path / "b", quantize=True, static=True, calibration_size=16)
+    variant = manifest_of(bundle)["variants"]["int8-static"]
+    assert variant["recipe"]["calibration_examples"] == 16
+    assert variant["parity"]["label_agreement"] >= 0.8
+    ops = {n.op_type for n in onnx.load(str(bundle / variant["file"])).graph.node}
+    assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
+
+
+def test_failure_mid_export_leaves_no_bundle_and_no_stray_files(tmp_path, ner_checkpoint, monkeypatch):
+    from toolkit import onnx_variants
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated crash while quantizing")
+
+    monkeypatch.setattr(onnx_variants, "quantize_int8_dynamic", broken)
+    with pytest.raises(RuntimeError, match="simulated"):
+        export_bundle(ner_checkpoint, tmp_path / "bundle", quantize=True)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_reexport_keeps_the_existing_bundle(tmp_path, ner_bundle, ner_checkpoint, monkeypatch):
+    from toolkit import onnx_variants
+
+    target = tmp_path / "bundle"
+    shutil.copytree(ner_bundle, target)
+    before = (target / "manifest.json").read_text()
+    monkeypatch.setattr(onnx_variants, "optimize", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        export_bundle(ner_checkpoint, target, quantize=True)
+    assert (target / "manifest.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
+
+
+def test_reexport_replaces_a_bundle_when_complete(tmp_path, ner_bundle, ner_checkpoint):
+    target = tmp_path / "bundle"
+    shutil.copytree(ner_bundle, target)
+    export_bundle(ner_checkpoint, target)
+    assert set(manifest_of(target)["variants"]) == {"fp32", "optimized"}
+    assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
+
+
+def test_parity_failure_names_the_variant_and_keeps_the_others(tmp_path, ner_checkpoint, capsys, monkeypatch):
+    from onnx import numpy_helper
+
+    from toolkit import onnx_variants
+
+    real_optimize = onnx_variants.optimize
+
+    def optimize_with_a_bug(source, target, config):
+        recipe = real_optimize(source, target, config)
+        model = onnx.load(str(target))
+        bias = next(i for i in model.graph.initializer if i.name == "classifier.bias")
+        bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + 0.5, bias.name))
+        onnx.save(model, str(target))
+        return recipe
+
+    monkeypatch.setattr(onnx_variants, "optimize", optimize_with_a_bug)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(ner_checkpoint), "--quantize", "--output-dir", str(tmp_path / "b")])
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err
+    assert "variant 'optimized' failed parity" in err and "is 0.5 > --atol 0.0001" in err
+    manifest = manifest_of(tmp_path / "b")
+    assert set(manifest["variants"]) == {"fp32", "int8-dynamic"}
+    assert not (tmp_path / "b" / "model_optimized.onnx").exists()
+    assert "optimized" in manifest["rejected"][0]
+
+
+def cli_error(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0
+    return err
+
+
+def test_not_a_checkpoint(capsys, tmp_path):
+    assert "is not a checkpoint" in cli_error(capsys, "export", str(tmp_path))
+
+
+def test_unsupported_architecture(capsys, tmp_path, tiny_base):
+    err = cli_error(capsys, "export", str(tiny_base), "--output-dir", str(tmp_path / "b"))
+    assert "is not supported" in err and "token- or sequence-classification" in err
+
+
+def test_checkpoint_without_tokenizer(capsys, tmp_path, ner_checkpoint):
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        shutil.copy(ner_checkpoint / name, bare / name)
+    assert "no tokenizer files" in cli_error(capsys, "export", str(bare))
+
+
+def test_fp16_without_cuda_says_why(capsys, tmp_path, ner_checkpoint):
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--fp16", "--output-dir", str(tmp_path / "b"))
+    assert "CUDA execution provider" in err
+    assert not (tmp_path / "b").exists()
+
+
+def test_calibration_dataset_of_another_task(capsys, tmp_path, ner_checkpoint, sentiment_data):
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--quantize", "--static",
+                    "--calibration-dataset", str(sentiment_data), "--output-dir", str(tmp_path / "b"))
+    assert "does not match the ner task" in err
+    assert list(tmp_path.iterdir()) == []
