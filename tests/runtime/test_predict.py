@@ -132,11 +132,15 @@ def test_tampered_model_is_refused_unless_verification_is_off(tmp_path, ner_bund
     bundle = tmp_path / "b"
     shutil.copytree(ner_bundle, bundle)
     manifest = json.loads((bundle / "manifest.json").read_text())
-    model = bundle / manifest["variants"]["fp32"]["file"]
-    model.write_bytes(model.read_bytes()[:-1] + b"\0")
+    manifest["variants"]["fp32"]["sha256"] = "0" * 64
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="does not match the manifest"):
         load(bundle, variant="fp32")
-    load(bundle, variant="fp32", verify=False)
+    assert load(bundle, variant="fp32", verify=False)("Paris") is not None
+    model = bundle / manifest["variants"]["optimized"]["file"]
+    model.write_bytes(model.read_bytes()[:-1000])  # truncated
+    with pytest.raises(BundleError, match="altered or truncated"):
+        load(bundle, variant="optimized")
 
 
 def test_missing_files_and_unknown_format(tmp_path, ner_bundle):
