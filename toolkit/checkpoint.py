@@ -65,14 +65,17 @@ def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: 
 
     options = (checkpoint.training or {}).get("options", {})
     task = checkpoint.task
+    text_column = options.get("text_column") or task.text_column
+    label_column = options.get("label_column") or task.label_column
+    asked = dataset is not None
     dataset = dataset or options.get("dataset")
     if not dataset:
         return None
-    text_column = options.get("text_column") or task.text_column
-    label_column = options.get("label_column") or task.label_column
     try:
         splits = load_raw_splits(dataset, task.eval_split)
     except ToolkitError as error:
+        if asked:
+            raise
         log.warning("evaluation data unavailable: %s", error)
         return None
     name = split or pick_eval_split(splits, task.eval_split)

@@ -73,7 +73,7 @@ def _add_bench(commands) -> None:
     parser.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint (default: the bundle's source)")
     parser.add_argument("--dataset")
     parser.add_argument("--split")
-    parser.add_argument("--eval-size", default="500")
+    parser.add_argument("--eval-size", help="rows of the split (default: as the checkpoint was evaluated, e.g. 500)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument("--batch-sizes", type=_int_list, default=[1, 8, 32])
     parser.add_argument("--seq-lens", type=_int_list, default=[32, 128, 512])

@@ -51,7 +51,7 @@ class BenchConfig:
     checkpoint: Path | None = None
     dataset: str | None = None
     split: str | None = None
-    eval_size: str = "500"
+    eval_size: str | None = None  # None: as the checkpoint was evaluated
     device: str = "cpu"
     batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
     seq_lens: list[int] = field(default_factory=lambda: [32, 128, 512])

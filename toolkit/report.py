@@ -42,3 +42,96 @@ def export_table(manifest: dict) -> str:
         rows.append([name + marker, round(v["size_bytes"] / 1e6, 1), f"{v['parity']['max_abs_diff']:.2e}",
                      v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric), v["drop_points"]])
     return format_table(["variant", "size_mb", "max_abs_diff", "agreement", metric, "drop_pts"], rows)
+
+
+def bench_rows(result) -> list[list]:
+    """One row per variant and latency cell: metrics, delta to PyTorch, percentiles, throughput."""
+    rows = []
+    for entry in result.results:
+        metrics = entry["metrics"] or {}
+        e2e = (entry["end_to_end"] or {}).get("examples_per_s")
+        for i, cell in enumerate(entry["latency"] or [{}]):
+            first = i == 0
+            rows.append([
+                entry["variant"] if first else "",
+                metrics.get("f1") if first else None, metrics.get("accuracy") if first else None,
+                (metrics.get("delta") or {}).get(result_metric(result)) if first else None,
+                cell.get("batch_size"), cell.get("seq_len"), cell.get("p50_ms"), cell.get("p90_ms"),
+                cell.get("p99_ms"), cell.get("throughput"), e2e if first else None,
+            ])
+    return rows
+
+
+BENCH_HEADER = ["variant", "f1", "accuracy", "delta", "batch", "seq", "p50_ms", "p90_ms", "p99_ms",
+                "seq/s", "e2e_ex/s"]
+
+
+def result_metric(result) -> str:
+    return "f1" if result.task == "ner" else "accuracy"
+
+
+def bench_table(result) -> str:
+    """The terminal table of `toolkit bench`, with notes below it."""
+    env = result.environment
+    lines = [f"{result.task} bundle {result.bundle} on {result.device}: {env.get('cpu')}, "
+             f"{env.get('threads')} threads" + (f", {env['gpu']}" if env.get("gpu") else ""),
+             format_table(BENCH_HEADER, bench_rows(result))]
+    lines += [f"note: {n}" for n in result.notes]
+    return "\n".join(lines)
+
+
+def bench_markdown(result) -> str:
+    """A Markdown report: environment, then the same table as the terminal's."""
+    env = result.environment
+    header = "| " + " | ".join(BENCH_HEADER) + " |"
+    rule = "|" + "---|" * len(BENCH_HEADER)
+    body = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in bench_rows(result)]
+    return "\n".join([
+        f"# Benchmark: {result.task} bundle `{result.bundle}`", "",
+        f"- device: {result.device}; CPU: {env.get('cpu')} ({env.get('cores')} cores), threads: {env.get('threads')}"
+        + (f"; GPU: {env['gpu']} (IO binding, copies excluded)" if env.get("gpu") else ""),
+        f"- versions: {', '.join(f'{k} {v}' for k, v in env.get('versions', {}).items())}",
+        f"- providers: {', '.join(f'{k}: {v}' for k, v in env.get('providers', {}).items())}",
+        f"- latency: {env.get('warmup')} warm-up then {env.get('runs')} timed runs on identical synthetic inputs; "
+        "e2e: raw text in, answers out, length-sorted batches of 32", "",
+        header, rule, *body, "", *[f"- note: {n}" for n in result.notes], ""])
+
+
+def bench_plot(result, path) -> None:
+    """Latency (p50) against batch size, one line per variant and sequence length."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for entry in result.results:
+        for seq_len in sorted({c["seq_len"] for c in entry["latency"]}):
+            cells = sorted((c for c in entry["latency"] if c["seq_len"] == seq_len), key=lambda c: c["batch_size"])
+            axis.plot([c["batch_size"] for c in cells], [c["p50_ms"] for c in cells], marker="o",
+                      label=f"{entry['variant']} (seq {seq_len})")
+    axis.set_xscale("log", base=2)
+    axis.set_yscale("log")
+    axis.set_xlabel("batch size")
+    axis.set_ylabel("p50 latency (ms)")
+    axis.set_title(f"{result.task}: latency on {result.device} ({result.environment.get('threads')} threads)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def write_reports(result, json_path) -> list:
+    """Write report.json, and report.md and report.png next to it; return the paths."""
+    import json
+    from pathlib import Path
+
+    json_path = Path(json_path)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    markdown = json_path.with_suffix(".md")
+    markdown.write_text(bench_markdown(result))
+    plot = json_path.with_suffix(".png")
+    bench_plot(result, plot)
+    return [json_path, markdown, plot]

@@ -54,14 +54,16 @@ class Predictor:
     """Shared machinery: the session, tokenizer, windowing and length-sorted batching."""
 
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
-                 threads: int | None = None, providers=None, stride: int = 128, batch_size: int = 32):
+                 threads: int | None = None, providers=None, stride: int = 128, batch_size: int = 32,
+                 session=None):
         self.bundle = bundle
         self.variant = variant or bundle.default_variant
         self.labels = bundle.labels
         self.max_length = int(bundle.manifest["max_length"])
         self.stride = stride
         self.batch_size = batch_size
-        self.session = make_session(bundle.variant_path(self.variant), device, threads, providers)
+        # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors
+        self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer = load_tokenizer(bundle.directory / bundle.manifest.get("tokenizer", "tokenizer.json"))
         self.prefix, self.suffix = special_tokens(self.tokenizer)

@@ -1,0 +1,98 @@
+"""Backends that `toolkit bench` times side by side: PyTorch and ONNX Runtime (CPU, or CUDA with IO binding).
+
+Each backend offers `run(arrays) -> logits` and `timed_call(arrays) -> zero-argument callable`, the
+callable doing only the work a server does per request once its inputs are where they belong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class SessionInput:
+    name: str
+
+
+class TorchBackend:
+    """A transformers model; looks like an ONNX Runtime session to the runtime's predictors."""
+
+    name = "pytorch"
+
+    def __init__(self, checkpoint_dir: Path, model_class: str, device: str, threads: int):
+        import torch
+        import transformers
+
+        torch.set_num_threads(threads)
+        self.torch = torch
+        self.device = device
+        self.model = getattr(transformers, model_class).from_pretrained(checkpoint_dir).to(device).eval()
+        names = ["input_ids", "attention_mask"]
+        if getattr(self.model.config, "type_vocab_size", 0):
+            names.append("token_type_ids")
+        self.input_names = names
+        self.providers = [f"torch-{device}"]
+
+    def get_inputs(self):
+        return [SessionInput(n) for n in self.input_names]
+
+    def run(self, output_names, feeds: dict[str, np.ndarray]):
+        with self.torch.inference_mode():
+            inputs = {k: self.torch.from_numpy(v).to(self.device) for k, v in feeds.items() if k in self.input_names}
+            return [self.model(**inputs).logits.float().cpu().numpy()]
+
+    def timed_call(self, arrays: dict[str, np.ndarray]):
+        torch = self.torch
+        inputs = {k: torch.from_numpy(v).to(self.device) for k, v in arrays.items() if k in self.input_names}
+
+        def call():
+            with torch.inference_mode():
+                return self.model(**inputs).logits
+
+        return call
+
+    def synchronize(self) -> None:
+        if self.device == "cuda":
+            self.torch.cuda.synchronize()
+
+
+class OrtBackend:
+    """An ONNX Runtime session; on CUDA, inputs and outputs stay on the GPU through IO binding."""
+
+    def __init__(self, name: str, path: Path, device: str, threads: int):
+        from toolkit.runtime.predict import make_session
+
+        self.name = name
+        self.device = device
+        self.session = make_session(path, device, threads)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.providers = self.session.get_providers()
+
+    def get_inputs(self):
+        return self.session.get_inputs()
+
+    def run(self, output_names, feeds):
+        return self.session.run(output_names, {n: feeds[n] for n in self.input_names})
+
+    def timed_call(self, arrays: dict[str, np.ndarray]):
+        feeds = {n: arrays[n] for n in self.input_names}
+        if self.device != "cuda":
+            return lambda: self.session.run(["logits"], feeds)
+        import onnxruntime as ort
+
+        binding = self.session.io_binding()
+        for name, value in feeds.items():
+            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value, "cuda", 0))
+        binding.bind_output("logits", "cuda", 0)
+
+        def call():
+            self.session.run_with_iobinding(binding)
+
+        return call
+
+    def synchronize(self) -> None:
+        # run_with_iobinding returns when the outputs are ready on the device.
+        return None

@@ -1,0 +1,175 @@
+"""Benchmark a bundle: accuracy and latency of every variant next to the PyTorch checkpoint."""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit.backends import OrtBackend, TorchBackend
+from toolkit.checkpoint import evaluation_split, inspect_checkpoint
+from toolkit.config import BenchConfig
+from toolkit.errors import DataError, ToolkitError
+from toolkit.evaluate import collect_logits, encode_examples, score
+from toolkit.latency import latency_row, synthetic_inputs, time_calls
+from toolkit.runtime.bundle import load_bundle
+from toolkit.runtime.predict import PREDICTORS
+
+log = logging.getLogger(__name__)
+
+EVAL_BATCH_SIZE = 32
+# Variants that only make sense on one device: int8 kernels are CPU ones, fp16 is for GPUs.
+DEVICE_VARIANTS = {"cpu": ("fp32", "optimized", "int8-dynamic", "int8-static"),
+                   "cuda": ("fp32", "optimized", "fp16")}
+
+
+@dataclass
+class BenchResult:
+    bundle: str
+    task: str
+    device: str
+    environment: dict
+    results: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"bundle": self.bundle, "task": self.task, "device": self.device,
+                "environment": self.environment, "results": self.results, "notes": self.notes}
+
+
+def check_device(device: str) -> None:
+    """Fail in one line when CUDA is asked for and cannot be used."""
+    if device != "cuda":
+        return
+    import onnxruntime
+
+    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        raise ToolkitError("--device cuda: ONNX Runtime has no CUDA execution provider here (install "
+                           "onnxruntime-gpu, see README 'GPU', on a machine with an NVIDIA GPU).")
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ToolkitError("--device cuda: PyTorch sees no CUDA GPU on this machine; run on a GPU machine.")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(cfg: BenchConfig, backends) -> dict:
+    import onnxruntime
+    import torch
+    import transformers
+
+    from toolkit import __version__
+
+    gpu = torch.cuda.get_device_name(0) if cfg.device == "cuda" else None
+    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": cfg.threads, "gpu": gpu,
+            "device": cfg.device, "python": platform.python_version(),
+            "versions": {"toolkit": __version__, "torch": torch.__version__,
+                         "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__},
+            "providers": {b.name: b.providers for b in backends},
+            "iobinding": cfg.device == "cuda",
+            "copies_included": False if cfg.device == "cuda" else None,
+            "warmup": cfg.warmup, "runs": cfg.runs,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def pick_variants(bundle, cfg: BenchConfig, notes: list[str]) -> list[str]:
+    wanted = cfg.variants or list(bundle.variants)
+    unknown = [v for v in wanted if v not in bundle.variants]
+    if unknown:
+        raise ToolkitError(f"--variants {', '.join(unknown)}: not in the bundle, which has "
+                           f"{', '.join(bundle.variants)}.")
+    chosen = [v for v in wanted if v in DEVICE_VARIANTS[cfg.device]]
+    for skipped in sorted(set(wanted) - set(chosen)):
+        notes.append(f"{skipped} skipped on {cfg.device}: it is meant for "
+                     f"{'GPUs' if skipped == 'fp16' else 'CPUs'}")
+    return chosen
+
+
+def measure_latency(backend, cfg: BenchConfig, vocab_size: int, max_length: int, notes: list[str]) -> list[dict]:
+    rows = []
+    for seq_len in cfg.seq_lens:
+        if seq_len > max_length:
+            if backend.name == "pytorch":
+                notes.append(f"seq_len {seq_len} skipped: the model takes at most {max_length} tokens")
+            continue
+        for batch_size in cfg.batch_sizes:
+            arrays = synthetic_inputs(batch_size, seq_len, vocab_size, backend.input_names)
+            call = backend.timed_call(arrays)
+            rows.append(latency_row(batch_size, seq_len, time_calls(call, cfg.warmup, cfg.runs, backend.synchronize)))
+    return rows
+
+
+def end_to_end(bundle, backend, texts: list[str]) -> dict:
+    """Raw text in, answers out, through the runtime's predictor with this backend's model."""
+    predictor = PREDICTORS[bundle.manifest["decode"]](bundle, session=backend, batch_size=EVAL_BATCH_SIZE)
+    started = time.perf_counter()
+    predictor(texts)
+    seconds = time.perf_counter() - started
+    return {"examples": len(texts), "seconds": round(seconds, 3), "examples_per_s": len(texts) / seconds}
+
+
+def bench(cfg: BenchConfig) -> BenchResult:
+    """Measure accuracy and latency of PyTorch and of every bundle variant on one device."""
+    bundle = load_bundle(cfg.bundle)
+    check_device(cfg.device)
+    result = BenchResult(bundle=str(cfg.bundle), task=bundle.task, device=cfg.device, environment={})
+    variants = pick_variants(bundle, cfg, result.notes)
+    for variant in variants:
+        bundle.verify(variant)  # a tampered or truncated model is never benchmarked
+    checkpoint_dir = Path(cfg.checkpoint or bundle.manifest.get("source_checkpoint", ""))
+    if not (checkpoint_dir / "config.json").is_file():
+        raise ToolkitError(f"the PyTorch checkpoint {checkpoint_dir} of this bundle is not there: pass "
+                           "--checkpoint DIR.")
+    checkpoint = inspect_checkpoint(checkpoint_dir)
+    if checkpoint.task.name != bundle.task or checkpoint.labels != bundle.labels:
+        raise DataError(f"checkpoint {checkpoint_dir} ({checkpoint.task.name}, labels {list(checkpoint.labels)}) "
+                        f"does not match the bundle ({bundle.task}, labels {list(bundle.labels)}).")
+    found = evaluation_split(checkpoint, dataset=cfg.dataset, split=cfg.split, eval_size=cfg.eval_size)
+    features, texts = None, None
+    if found is None:
+        result.notes.append("no evaluation data (pass --dataset): accuracy and end-to-end not measured")
+    else:
+        rows, description = found
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
+        features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels,
+                                   description["text_column"], description["label_column"],
+                                   int(bundle.manifest["max_length"]), description["label_all_tokens"])
+        column = list(rows[description["text_column"]])
+        texts = [" ".join(words) for words in column] if checkpoint.task.decode == "entities" else column
+        result.environment["evaluation"] = description
+    backends = [TorchBackend(checkpoint_dir, checkpoint.task.model_class, cfg.device, cfg.threads)]
+    backends += [OrtBackend(v, bundle.variant_path(v), cfg.device, cfg.threads) for v in variants]
+    vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
+    baseline = None
+    for backend in backends:
+        log.info("benchmarking %s", backend.name)
+        entry = {"variant": backend.name, "providers": backend.providers, "metrics": None, "latency": [],
+                 "end_to_end": None}
+        if features is not None:
+            names = [n for n in backend.input_names]
+            logits = collect_logits(lambda a: backend.run(["logits"], a)[0], features, EVAL_BATCH_SIZE, names)
+            metrics = score(checkpoint.task, logits, features, checkpoint.labels)
+            metrics.pop("per_type", None)
+            baseline = baseline or metrics
+            metrics["delta"] = {k: metrics[k] - baseline[k] for k in ("f1", "accuracy")}
+            entry["metrics"] = metrics
+            entry["end_to_end"] = end_to_end(bundle, backend, texts)
+        entry["latency"] = measure_latency(backend, cfg, vocab_size, int(bundle.manifest["max_length"]),
+                                           result.notes)
+        result.results.append(entry)
+    result.environment.update(environment(cfg, backends))
+    return result
