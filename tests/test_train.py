@@ -129,3 +129,26 @@ def test_tampered_embedded_weights_are_refused(monkeypatch, tmp_path):
             models.embedded_model_dir()
     finally:
         models.embedded_model_dir.cache_clear()
+
+
+@pytest.mark.parametrize("launcher", [
+    ["torchrun", "--nproc_per_node", "2", "-m", "toolkit"],
+    ["accelerate", "launch", "--cpu", "--num_processes", "1", "-m", "toolkit"],
+])
+def test_command_runs_unchanged_under_launchers(tmp_path, tiny_base, ner_data, launcher):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path / "ddp"
+    command = [str(Path(sys.executable).parent / launcher[0]), *launcher[1:], "train", "ner",
+               "--model", str(tiny_base), "--dataset", str(ner_data), "--train-size", "all",
+               "--eval-size", "all", "--max-steps", "2", "--output-dir", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    expected_world = 2 if launcher[0] == "torchrun" else 1
+    assert metrics["world_size"] == expected_world and metrics["eval_examples"] == 40
+    assert (out / "model.safetensors").is_file() and not (out / ".checkpoints").exists()

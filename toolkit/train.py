@@ -113,6 +113,10 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)}, ignore_mismatched_sizes=True,
     )
+    import torch
+
+    on_cpu = not torch.cuda.is_available()
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
     args = TrainingArguments(
         output_dir=str(cfg.output_dir / CHECKPOINTS),
         learning_rate=hyper.learning_rate,
@@ -131,6 +135,11 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         report_to="none",
         disable_tqdm=False,
         dataloader_pin_memory=False,
+        # Without use_cpu, accelerate does not form a process group on CPU-only machines, and each
+        # torchrun process would train alone on the whole data. gloo is the CPU backend.
+        use_cpu=on_cpu,
+        ddp_backend="gloo" if on_cpu and distributed else None,
+        ddp_find_unused_parameters=False,
     )
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
                       data_collator=_collator(task, tokenizer))
@@ -149,6 +158,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         train_examples=len(data.train),
         eval_examples=len(data.eval),
         eval_split=data.eval_split,
+        world_size=args.world_size,
         labels=list(labels),
         model_source=model_path,
         hyperparameters=asdict(hyper),

@@ -1,0 +1,48 @@
+"""The README's first command: train, export and bench the embedded model on a synthetic NER sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from toolkit.config import BenchConfig, ExportConfig, TrainConfig
+from toolkit.sample_data import write_sample_ner
+
+SAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Monday."
+
+
+def demo(workdir: Path, epochs: float = 3, echo: Callable[[str], None] = print,
+         bundle_dir: Path = Path("exports/demo-ner")) -> dict:
+    """Run the whole job offline on the embedded MiniLM and return the bench report."""
+    from toolkit import report
+    from toolkit.bench import bench
+    from toolkit.export import export
+    from toolkit.runtime import load
+    from toolkit.tasks import get_task
+    from toolkit.train import train
+
+    data_dir = write_sample_ner(workdir / "data")
+    checkpoint_dir = workdir / "ner-minilm"
+    echo(f"1/4 toolkit train ner --model minilm --dataset {data_dir} --train-size all --eval-size all "
+         f"--epochs {epochs:g} --output-dir {checkpoint_dir} --overwrite")
+    trained = train(get_task("ner"), TrainConfig(task="ner", model="minilm", dataset=str(data_dir),
+                                                 train_size="all", eval_size="all", epochs=epochs,
+                                                 output_dir=checkpoint_dir, overwrite=True))
+    echo(report.train_table(trained.metrics))
+    echo(f"\n2/4 toolkit export {checkpoint_dir} --quantize --output-dir {bundle_dir}")
+    exported = export(ExportConfig(checkpoint=checkpoint_dir, output_dir=bundle_dir, quantize=True))
+    echo(report.export_table(exported.manifest))
+    for line in exported.warnings:
+        echo(f"warning: {line}")
+    report_path = workdir / "report.json"
+    echo(f"\n3/4 toolkit bench {bundle_dir} --batch-sizes 1,8 --seq-lens 128 --warmup 3 --runs 20 "
+         f"--output {report_path}")
+    result = bench(BenchConfig(bundle=bundle_dir, batch_sizes=[1, 8], seq_lens=[128], warmup=3, runs=20,
+                               output=report_path))
+    echo(report.bench_table(result))
+    paths = report.write_reports(result, report_path)
+    echo("reports: " + ", ".join(map(str, paths)))
+    echo(f"\n4/4 from toolkit.runtime import load; load({str(bundle_dir)!r})({SAMPLE_TEXT!r})")
+    for entity in load(bundle_dir)(SAMPLE_TEXT):
+        echo(f"  {entity['entity']:<5} {entity['text']!r} [{entity['start']}:{entity['end']}] {entity['score']:.3f}")
+    return result.as_dict()
