@@ -162,7 +162,7 @@ def bench(cfg: BenchConfig) -> BenchResult:
         if features is not None:
             names = [n for n in backend.input_names]
             logits = collect_logits(lambda a: backend.run(["logits"], a)[0], features, EVAL_BATCH_SIZE, names)
-            metrics = score(checkpoint.task, logits, features, checkpoint.labels)
+            metrics = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
             metrics.pop("per_type", None)
             baseline = baseline or metrics
             metrics["delta"] = {k: metrics[k] - baseline[k] for k in ("f1", "accuracy")}

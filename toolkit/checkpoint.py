@@ -25,6 +25,7 @@ class Checkpoint:
     config: object  # transformers.PretrainedConfig
     labels: tuple[str, ...]
     training: dict | None  # metrics.json written by `toolkit train`, if any
+    decoding: str = "argmax"  # how NER tags are read from logits (config.json: toolkit_decoding)
 
 
 def inspect_checkpoint(directory: Path) -> Checkpoint:
@@ -52,7 +53,7 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     training = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     labels = tuple(config.id2label[i] for i in range(config.num_labels))
     return Checkpoint(directory=directory, task=TASKS[task_name], config=config, labels=labels,
-                      training=training)
+                      training=training, decoding=getattr(config, "toolkit_decoding", "argmax"))
 
 
 def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: str | None = None,

@@ -37,6 +37,8 @@ def _add_train(commands) -> None:
     parser.add_argument("--weight-decay", type=float)
     parser.add_argument("--warmup-ratio", type=float)
     parser.add_argument("--lr-scheduler", help="a transformers scheduler name, e.g. linear, cosine")
+    parser.add_argument("--decoding", choices=("argmax", "viterbi"),
+                        help="NER tags: per-token arg-max, or the best B-/I-consistent path")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--max-steps", type=int)

@@ -20,6 +20,7 @@ class TrainConfig:
     weight_decay: float | None = None
     warmup_ratio: float | None = None
     lr_scheduler: str | None = None
+    decoding: str | None = None  # NER: "argmax" | "viterbi"
     seed: int = 42
     max_length: int = 512
     max_steps: int | None = None

@@ -53,7 +53,8 @@ def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
     return logits
 
 
-def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...]) -> dict:
+def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...],
+          decoding: str = "argmax") -> dict:
     """The task metric of per-example logits against the examples' labels."""
     if task.decode == "entities":
         width = max(len(x) for x in logits)
@@ -62,7 +63,7 @@ def score(task: Task, logits: list[np.ndarray], features: Features, labels: tupl
         for i, (row, feature) in enumerate(zip(logits, features)):
             padded[i, : len(row)] = row
             label_ids[i, : len(row)] = feature["labels"]
-        return task.compute_metrics(padded, label_ids, labels)
+        return task.compute_metrics(padded, label_ids, labels, decoding)
     return task.compute_metrics(np.stack(logits), np.asarray([f["labels"] for f in features]), labels)
 
 

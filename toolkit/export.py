@@ -137,7 +137,7 @@ def check_variant(name: str, logits, reference, features, checkpoint, cfg, basel
                          "label_agreement": agreement(reference, logits, features if has_labels else None),
                          "examples": len(features)}}
     if has_labels:
-        result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels)
+        result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
         result["accuracy"].pop("per_type", None)
         metric = checkpoint.task.primary_metric
         result["drop_points"] = round(100 * (baseline[metric] - result["accuracy"][metric]), 3)
@@ -164,7 +164,8 @@ def export(cfg: ExportConfig) -> ExportResult:
     input_names = [k for k in features[0] if k != "labels"]
     model = getattr(transformers, checkpoint.task.model_class).from_pretrained(checkpoint.directory).eval()
     reference = collect_logits(torch_runner(model), features, EVAL_BATCH_SIZE, input_names)
-    baseline = score(checkpoint.task, reference, features, checkpoint.labels) if evaluation else None
+    baseline = (score(checkpoint.task, reference, features, checkpoint.labels, checkpoint.decoding)
+                if evaluation else None)
     if baseline:
         baseline.pop("per_type", None)
     result = ExportResult(bundle_dir=target, manifest={})
@@ -253,6 +254,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
         "format_version": FORMAT_VERSION,
         "task": checkpoint.task.name,
         "decode": checkpoint.task.decode,
+        "decoding": checkpoint.decoding,
         "labels": list(checkpoint.labels),
         "max_length": max_length,
         "inputs": input_names,

@@ -150,7 +150,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     prediction = trainer.predict(eval_set)
     eval_runtime_s = time.perf_counter() - started
-    metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels)
+    metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels, hyper.decoding)
     metrics.update(
         task=task.name,
         train_runtime_s=round(train_runtime_s, 2),
@@ -166,6 +166,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         versions={"transformers": transformers.__version__, "toolkit": _toolkit_version()},
     )
     if trainer.is_world_process_zero():
+        model.config.toolkit_decoding = hyper.decoding  # export, bench and the runtime decode alike
         trainer.save_model(str(cfg.output_dir))
         tokenizer.save_pretrained(str(cfg.output_dir))
         (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from toolkit.runtime.bundle import Bundle
+from toolkit.runtime.bio import decode_tags
 from toolkit.runtime.entities import Piece, decode_entities, softmax
 from toolkit.runtime.windows import (load_tokenizer, make_windows, merge_token_scores, pad_batch,
                                      special_tokens, tokenize)
@@ -88,12 +89,24 @@ class Predictor:
         return answers[0] if single else answers
 
 
+def keep_path(scores: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Scores with every tag but the path's zeroed: aggregation then follows the path, and each
+    token's score stays the probability the model gave its tag."""
+    kept = np.zeros_like(scores)
+    rows = np.arange(len(path))
+    kept[rows, path] = scores[rows, path]
+    return kept
+
+
 class NerPredictor(Predictor):
     """Entities with character offsets into the original text."""
 
-    def __init__(self, bundle: Bundle, aggregation: str = "first", **options):
+    def __init__(self, bundle: Bundle, aggregation: str = "first", decoding: str | None = None, **options):
         super().__init__(bundle, **options)
         self.aggregation = aggregation
+        # "viterbi" (the trained model's default, from the manifest) first picks the best
+        # B-/I-consistent tag path over the tokens; "argmax" is what transformers' pipeline does.
+        self.decoding = decoding or bundle.manifest.get("decoding", "argmax")
 
     def predict(self, texts: list[str], batch_size: int, aggregation: str | None = None) -> list[list[dict]]:
         tokenized = tokenize(self.tokenizer, texts)
@@ -106,6 +119,8 @@ class NerPredictor(Predictor):
             chosen = by_text.get(index, [])
             logits = merge_token_scores(len(tokens.ids), [windows[i] for i in chosen], [outputs[i] for i in chosen])
             scores = softmax(logits) if len(tokens.ids) else logits
+            if self.decoding == "viterbi" and len(tokens.ids):
+                scores = keep_path(scores, decode_tags(logits, self.labels))
             pieces = [self._piece(text, tokens, i, scores[i]) for i in range(len(tokens.ids))]
             answers.append(decode_entities(pieces, self.labels, text, aggregation or self.aggregation))
         return answers

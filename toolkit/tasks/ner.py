@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.runtime.bio import decode_tags
 from toolkit.tasks import Task
 
 IGNORE = -100
@@ -47,20 +48,22 @@ def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
     return encoded
 
 
-def tag_sequences(predictions: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...]):
-    """Turn id arrays into tag-name sequences, dropping positions labelled IGNORE."""
+def tag_sequences(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...], decoding: str = "argmax"):
+    """Tag-name sequences of the labelled positions: gold, and decoded from the logits."""
     true_tags, predicted_tags = [], []
-    for predicted_row, label_row in zip(predictions, label_ids):
+    for logit_row, label_row in zip(logits, label_ids):
         keep = label_row != IGNORE
+        kept = logit_row[keep]
+        predicted = decode_tags(kept, labels) if decoding == "viterbi" else kept.argmax(-1)
         true_tags.append([labels[i] for i in label_row[keep]])
-        predicted_tags.append([labels[i] for i in predicted_row[keep]])
+        predicted_tags.append([labels[i] for i in predicted])
     return true_tags, predicted_tags
 
 
-def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...]) -> dict:
+def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...],
+                    decoding: str = "argmax") -> dict:
     """Seqeval entity F1/precision/recall, token accuracy, and a per-entity-type table."""
-    predictions = np.asarray(logits).argmax(-1)
-    true_tags, predicted_tags = tag_sequences(predictions, np.asarray(label_ids), labels)
+    true_tags, predicted_tags = tag_sequences(np.asarray(logits), np.asarray(label_ids), labels, decoding)
     return metrics_from_tags(true_tags, predicted_tags)
 
 

@@ -14,8 +14,9 @@ def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
     return encoded
 
 
-def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...]) -> dict:
-    """Accuracy and macro F1 of the arg-max class."""
+def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...],
+                    decoding: str = "argmax") -> dict:
+    """Accuracy and macro F1 of the arg-max class (`decoding` is for token tasks only)."""
     predictions = np.asarray(logits).argmax(-1)
     return metrics_from_ids(np.asarray(label_ids), predictions, len(labels))
 

@@ -1,0 +1,60 @@
+import numpy as np
+
+from toolkit.runtime.bio import allowed_transitions, decode_tags
+
+LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
+
+
+def logits_for(*rows):
+    return np.log(np.asarray(rows, dtype=float))
+
+
+def test_transitions_forbid_inside_without_its_begin():
+    start, transition = allowed_transitions(LABELS)
+    assert start.tolist() == [True, True, False, True, False]
+    assert transition[LABELS.index("B-PER"), LABELS.index("I-PER")]
+    assert transition[LABELS.index("I-PER"), LABELS.index("I-PER")]
+    assert not transition[LABELS.index("O"), LABELS.index("I-PER")]
+    assert not transition[LABELS.index("B-LOC"), LABELS.index("I-PER")]
+
+
+def test_viterbi_repairs_what_argmax_breaks():
+    #        O    B-PER I-PER B-LOC I-LOC
+    rows = [[.50, .05, .40, .03, .02],   # argmax O; but the next token is surely I-PER
+            [.05, .05, .80, .05, .05],
+            [.10, .05, .05, .05, .75]]   # argmax I-LOC after PER: must become a LOC start or O
+    argmax = [LABELS[i] for i in np.argmax(rows, axis=1)]
+    assert argmax == ["O", "I-PER", "I-LOC"]
+    path = [LABELS[i] for i in decode_tags(logits_for(*rows), LABELS)]
+    assert path[0] in ("B-PER",) and path[1] == "I-PER" and path[2] in ("B-LOC", "O")
+    start, transition = allowed_transitions(LABELS)
+    ids = decode_tags(logits_for(*rows), LABELS)
+    assert start[ids[0]] and all(transition[a, b] for a, b in zip(ids, ids[1:]))
+
+
+def test_viterbi_keeps_a_well_formed_argmax_path():
+    rows = [[.1, .8, .05, .03, .02], [.1, .1, .7, .05, .05], [.9, .025, .025, .025, .025]]
+    assert decode_tags(logits_for(*rows), LABELS).tolist() == [1, 2, 0]
+
+
+def test_viterbi_metrics_count_the_repaired_entity():
+    from toolkit.tasks.ner import compute_metrics
+
+    rows = [[.5, .05, .4, .03, .02], [.05, .05, .8, .05, .05]]
+    logits = logits_for(*rows)[None]
+    gold = np.array([[1, 2]])
+    assert compute_metrics(logits, gold, LABELS, "argmax")["f1"] == 0.0
+    assert compute_metrics(logits, gold, LABELS, "viterbi")["f1"] == 1.0
+
+
+def test_runtime_follows_the_manifest_decoding(ner_bundle):
+    import json
+
+    from toolkit.runtime import load
+
+    manifest = json.loads((ner_bundle / "manifest.json").read_text())
+    ner = load(ner_bundle)
+    assert ner.decoding == manifest["decoding"] == "viterbi"  # the auto preset's choice
+    for entities in ner(["Angela Merkel met John Smith in Paris .", "Olga Petrova of Siemens"]):
+        for entity in entities:
+            assert entity["entity"] in ("PER", "ORG", "LOC", "MISC")
