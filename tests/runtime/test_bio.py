@@ -19,14 +19,15 @@ def test_transitions_forbid_inside_without_its_begin():
 
 
 def test_viterbi_repairs_what_argmax_breaks():
-    #        O    B-PER I-PER B-LOC I-LOC
-    rows = [[.50, .05, .40, .03, .02],   # argmax O; but the next token is surely I-PER
-            [.05, .05, .80, .05, .05],
-            [.10, .05, .05, .05, .75]]   # argmax I-LOC after PER: must become a LOC start or O
+    #        O     B-PER  I-PER  B-LOC  I-LOC
+    rows = [[.45,  .10,   .40,   .03,   .02],    # argmax O, though the next token is surely I-PER
+            [.025, .025,  .90,   .025,  .025],
+            [.175, .025,  .025,  .025,  .75]]    # argmax I-LOC right after a PER
     argmax = [LABELS[i] for i in np.argmax(rows, axis=1)]
     assert argmax == ["O", "I-PER", "I-LOC"]
+    # B-PER I-PER O: .10*.90*.175 = .0158 beats O B-LOC I-LOC: .45*.025*.75 = .0084
     path = [LABELS[i] for i in decode_tags(logits_for(*rows), LABELS)]
-    assert path[0] in ("B-PER",) and path[1] == "I-PER" and path[2] in ("B-LOC", "O")
+    assert path == ["B-PER", "I-PER", "O"]
     start, transition = allowed_transitions(LABELS)
     ids = decode_tags(logits_for(*rows), LABELS)
     assert start[ids[0]] and all(transition[a, b] for a, b in zip(ids, ids[1:]))
