@@ -171,6 +171,15 @@ def run_demo(args) -> None:
     demo(args.workdir, epochs=args.epochs, echo=print)
 
 
+def _quiet_known_noise() -> None:
+    """Hide upstream warnings that say nothing actionable to a user of this command."""
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*torch.tensor results are registered as constants.*")
+    warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true.*")
+    logging.getLogger().addFilter(lambda record: "pre-processing before quantization" not in record.getMessage())
+
+
 COMMANDS = {"train": run_train, "export": run_export, "bench": run_bench, "predict": run_predict,
             "demo": run_demo}
 
@@ -178,6 +187,7 @@ COMMANDS = {"train": run_train, "export": run_export, "bench": run_bench, "predi
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
     args = build_parser().parse_args(argv)
+    _quiet_known_noise()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

@@ -25,6 +25,9 @@ def train_table(metrics: dict) -> str:
     keys = [k for k in ("f1", "precision", "recall", "accuracy") if k in metrics]
     lines = [format_table(["metric", "value"], [[k, metrics[k]] for k in keys]
                           + [["train_runtime_s", metrics["train_runtime_s"]]])]
+    hyper = metrics.get("hyperparameters")
+    if hyper:
+        lines.append("hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()))
     per_type = metrics.get("per_type")
     if per_type:
         rows = [[name, v["precision"], v["recall"], v["f1"], v["support"]] for name, v in per_type.items()]
