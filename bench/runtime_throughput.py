@@ -1,0 +1,83 @@
+"""Throughput and memory of serving a bundle with toolkit.runtime vs transformers' PyTorch pipeline.
+
+    python bench/runtime_throughput.py exports/ner-minilm [--variant int8-dynamic] [--texts 3250]
+
+Each side runs in its own fresh process (so peak memory is that side's alone): load the model,
+answer the CoNLL-2003 validation sentences (../shared/data) in batches of 32, report texts/s and
+peak resident memory. Both use the same thread count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+CONLL_VALIDATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003" / "validation.parquet"
+
+
+def texts(limit: int) -> list[str]:
+    import pyarrow.parquet as pq
+
+    rows = pq.read_table(CONLL_VALIDATION, columns=["tokens"]).to_pylist()
+    return [" ".join(r["tokens"]) for r in rows[:limit]]
+
+
+def serve(kind: str, path: str, variant: str | None, threads: int, limit: int) -> dict:
+    started = time.perf_counter()
+    if kind == "runtime":
+        from toolkit.runtime import load
+
+        predictor = load(path, variant=variant, threads=threads)
+        answer = lambda batch: predictor(batch, batch_size=32)  # noqa: E731
+    else:
+        import torch
+        from transformers import pipeline
+
+        torch.set_num_threads(threads)
+        reference = pipeline("token-classification", model=path, aggregation_strategy="first", device="cpu")
+        answer = lambda batch: reference(batch, batch_size=32)  # noqa: E731
+    load_s = time.perf_counter() - started
+    inputs = texts(limit)
+    answer(inputs[:64])  # warm-up
+    started = time.perf_counter()
+    answer(inputs)
+    seconds = time.perf_counter() - started
+    return {"kind": kind, "model": path, "variant": variant, "texts": len(inputs), "threads": threads,
+            "load_s": round(load_s, 2), "texts_per_s": round(len(inputs) / seconds, 1),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "modules_loaded": {m: m in sys.modules for m in ("torch", "transformers")}}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--variant", default="int8-dynamic")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--texts", type=int, default=3250)
+    parser.add_argument("--serve", choices=("runtime", "pipeline"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        path = str(args.bundle)
+        print(json.dumps(serve(args.serve, path, args.variant if args.serve == "runtime" else None,
+                               args.threads, args.texts)))
+        return
+    manifest = json.loads((args.bundle / "manifest.json").read_text())
+    results = []
+    for kind, path in (("runtime", args.bundle), ("pipeline", manifest["source_checkpoint"])):
+        command = [sys.executable, __file__, str(path), "--serve", kind, "--variant", args.variant,
+                   "--threads", str(args.threads), "--texts", str(args.texts)]
+        output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+        results.append(json.loads(output.strip().splitlines()[-1]))
+        print(json.dumps(results[-1]))
+    out = Path(__file__).parent / "results" / "runtime_throughput.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
