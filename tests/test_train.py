@@ -152,3 +152,31 @@ def test_command_runs_unchanged_under_launchers(tmp_path, tiny_base, ner_data, l
     expected_world = 2 if launcher[0] == "torchrun" else 1
     assert metrics["world_size"] == expected_world and metrics["eval_examples"] == 40
     assert (out / "model.safetensors").is_file() and not (out / ".checkpoints").exists()
+
+
+def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, monkeypatch):
+    import transformers
+
+    from toolkit import train as train_module
+
+    out = tmp_path / "ner"
+    # An interrupted run: training state saved at the end of epoch 1, never cleaned up.
+    monkeypatch.setattr(train_module.shutil, "rmtree", lambda *a, **k: None)
+    run_train("ner", tiny_base, ner_data, out, "--max_steps", 15)  # 120 rows / 8 = one epoch
+    assert (out / ".checkpoints" / "checkpoint-15").is_dir()
+    (out / "config.json").unlink()  # as if the final save never happened
+    monkeypatch.undo()
+
+    seen = {}
+    real_train = transformers.Trainer.train
+
+    def spy(self, *args, **kwargs):
+        seen.update(kwargs)
+        result = real_train(self, *args, **kwargs)
+        seen["global_step"] = self.state.global_step
+        return result
+
+    monkeypatch.setattr(transformers.Trainer, "train", spy)
+    run_train("ner", tiny_base, ner_data, out, "--max_steps", 30, "--resume", True)
+    assert seen["resume_from_checkpoint"] is True and seen["global_step"] == 30
+    assert (out / "config.json").is_file() and not (out / ".checkpoints").exists()
