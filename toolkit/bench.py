@@ -147,7 +147,8 @@ def bench(cfg: BenchConfig) -> BenchResult:
         tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
         features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels,
                                    description["text_column"], description["label_column"],
-                                   int(bundle.manifest["max_length"]), description["label_all_tokens"])
+                                   int(bundle.manifest["max_length"]), description["label_all_tokens"],
+                                   description["truncation"])
         column = list(rows[description["text_column"]])
         texts = [" ".join(words) for words in column] if checkpoint.task.decode == "entities" else column
         result.environment["evaluation"] = description

@@ -26,6 +26,7 @@ class Checkpoint:
     labels: tuple[str, ...]
     training: dict | None  # metrics.json written by `toolkit train`, if any
     decoding: str = "argmax"  # how NER tags are read from logits (config.json: toolkit_decoding)
+    truncation: str = "head"  # how long sentiment texts were cut (config.json: toolkit_truncation)
 
 
 def inspect_checkpoint(directory: Path) -> Checkpoint:
@@ -53,7 +54,8 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     training = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     labels = tuple(config.id2label[i] for i in range(config.num_labels))
     return Checkpoint(directory=directory, task=TASKS[task_name], config=config, labels=labels,
-                      training=training, decoding=getattr(config, "toolkit_decoding", "argmax"))
+                      training=training, decoding=getattr(config, "toolkit_decoding", "argmax"),
+                      truncation=getattr(config, "toolkit_truncation", "head"))
 
 
 def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: str | None = None,
@@ -95,4 +97,5 @@ def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: 
     rows = sample(converted[name], parse_size(size), options.get("seed", 42), name)
     return rows, {"dataset": dataset, "split": name, "examples": len(rows),
                   "text_column": text_column, "label_column": label_column,
-                  "label_all_tokens": options.get("label_all_tokens", True)}
+                  "label_all_tokens": options.get("label_all_tokens", True),
+                  "truncation": checkpoint.truncation}

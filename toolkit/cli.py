@@ -39,6 +39,8 @@ def _add_train(commands) -> None:
     parser.add_argument("--lr-scheduler", help="a transformers scheduler name, e.g. linear, cosine")
     parser.add_argument("--decoding", choices=("argmax", "viterbi"),
                         help="NER tags: per-token arg-max, or the best B-/I-consistent path")
+    parser.add_argument("--truncation", choices=("head", "head+tail"),
+                        help="sentiment: keep the start of long texts, or their start and end")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--max-steps", type=int)

@@ -21,6 +21,7 @@ class TrainConfig:
     warmup_ratio: float | None = None
     lr_scheduler: str | None = None
     decoding: str | None = None  # NER: "argmax" | "viterbi"
+    truncation: str | None = None  # sentiment: "head" | "head+tail"
     seed: int = 42
     max_length: int = 512
     max_steps: int | None = None

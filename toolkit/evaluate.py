@@ -13,12 +13,13 @@ RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]  # padded int64 inputs 
 
 
 def encode_examples(task: Task, tokenizer, dataset, labels: tuple[str, ...], text_column: str,
-                    label_column: str, max_length: int, label_all_tokens: bool = True) -> Features:
+                    label_column: str, max_length: int, label_all_tokens: bool = True,
+                    truncation: str = "head") -> Features:
     """Tokenize a dataset's rows as training did, keeping the aligned labels."""
     from types import SimpleNamespace
 
     cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
-                          max_length=max_length, label_all_tokens=label_all_tokens)
+                          max_length=max_length, label_all_tokens=label_all_tokens, truncation=truncation)
     batch = {text_column: list(dataset[text_column]), label_column: list(dataset[label_column])}
     encoded = task.preprocess(batch, tokenizer, labels, cfg)
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids", "labels") if k in encoded]

@@ -95,7 +95,7 @@ def parity_examples(checkpoint: Checkpoint, tokenizer, max_length: int):
         rows, description = found
         features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels,
                                    description["text_column"], description["label_column"],
-                                   max_length, description["label_all_tokens"])
+                                   max_length, description["label_all_tokens"], description["truncation"])
         return features, description
     encoded = tokenizer(FALLBACK_TEXTS, truncation=True, max_length=max_length)
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
@@ -255,6 +255,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
         "task": checkpoint.task.name,
         "decode": checkpoint.task.decode,
         "decoding": checkpoint.decoding,
+        "truncation": checkpoint.truncation,
         "labels": list(checkpoint.labels),
         "max_length": max_length,
         "inputs": input_names,

@@ -21,6 +21,7 @@ class HyperParameters:
     warmup_ratio: float
     lr_scheduler: str
     decoding: str  # NER: "argmax" per token, or "viterbi" (B-/I- constrained; see runtime/bio.py)
+    truncation: str = "head"  # sentiment: "head", or "head+tail" of texts longer than max_length
 
 
 TUTORIAL = HyperParameters(learning_rate=5e-5, epochs=5, batch_size=8, weight_decay=0.01,

@@ -98,6 +98,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     model_config = AutoConfig.from_pretrained(model_path)
     cfg = replace(cfg, max_length=effective_max_length(cfg.max_length, model_config, tokenizer))
     hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768))
+    cfg = replace(cfg, truncation=hyper.truncation)
     log.info("hyper-parameters: %s", hyper)
 
     labels = data.labels
@@ -167,6 +168,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     )
     if trainer.is_world_process_zero():
         model.config.toolkit_decoding = hyper.decoding  # export, bench and the runtime decode alike
+        model.config.toolkit_truncation = hyper.truncation
         trainer.save_model(str(cfg.output_dir))
         tokenizer.save_pretrained(str(cfg.output_dir))
         (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")

@@ -16,8 +16,8 @@ import numpy as np
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.bio import decode_tags
 from toolkit.runtime.entities import Piece, decode_entities, softmax
-from toolkit.runtime.windows import (load_tokenizer, make_windows, merge_token_scores, pad_batch,
-                                     special_tokens, tokenize)
+from toolkit.runtime.windows import (load_tokenizer, make_head_tail_windows, make_windows,
+                                     merge_token_scores, pad_batch, special_tokens, tokenize)
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
@@ -70,9 +70,12 @@ class Predictor:
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
 
-    def _window_scores(self, tokenized, batch_size: int):
+    def _window_scores(self, tokenized, batch_size: int, head_tail: bool = False):
         """Run every window of every text; returns windows and their per-window logits."""
-        windows = make_windows(tokenized, self.max_length, self.stride, self.prefix, self.suffix)
+        if head_tail:
+            windows = make_head_tail_windows(tokenized, self.max_length, self.prefix, self.suffix)
+        else:
+            windows = make_windows(tokenized, self.max_length, self.stride, self.prefix, self.suffix)
         outputs: list[np.ndarray | None] = [None] * len(windows)
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].input_ids))
         for start in range(0, len(order), batch_size):
@@ -134,11 +137,18 @@ class NerPredictor(Predictor):
 
 
 class SentimentPredictor(Predictor):
-    """A label with its probability; long texts average the class probabilities of their windows."""
+    """A label with its probability. Long texts: `long_texts="windows"` averages the class
+    probabilities of overlapping windows; "head+tail" reads the start and end, as a model trained
+    with --truncation head+tail saw them (the manifest's choice is the default)."""
+
+    def __init__(self, bundle: Bundle, long_texts: str | None = None, **options):
+        super().__init__(bundle, **options)
+        self.long_texts = long_texts or ("head+tail" if bundle.manifest.get("truncation") == "head+tail"
+                                         else "windows")
 
     def predict(self, texts: list[str], batch_size: int) -> list[dict]:
         tokenized = tokenize(self.tokenizer, texts)
-        windows, outputs = self._window_scores(tokenized, batch_size)
+        windows, outputs = self._window_scores(tokenized, batch_size, head_tail=self.long_texts == "head+tail")
         sums = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
         counts = np.zeros(len(texts))
         for window, logits in zip(windows, outputs):

@@ -74,6 +74,25 @@ def make_windows(texts: list[TokenizedText], max_length: int, stride: int,
     return windows
 
 
+def head_tail(ids: list, max_length: int) -> list:
+    """The first quarter and the last part of a too-long sequence (special tokens at both ends kept)."""
+    if len(ids) <= max_length:
+        return list(ids)
+    head = max_length // 4
+    return list(ids[:head]) + list(ids[len(ids) - (max_length - head):])
+
+
+def make_head_tail_windows(texts: list[TokenizedText], max_length: int, prefix: list[int],
+                           suffix: list[int]) -> list[Window]:
+    """One window per text: its content, cut to head and tail when too long."""
+    room = max_length - len(prefix) - len(suffix)
+    windows = []
+    for index, text in enumerate(texts):
+        chunk = head_tail(text.ids, room)
+        windows.append(Window(index, 0, prefix + chunk + suffix, slice(len(prefix), len(prefix) + len(chunk))))
+    return windows
+
+
 def merge_token_scores(length: int, windows: list[Window], scores: list[np.ndarray]) -> np.ndarray:
     """One score row per token of a text, each from the window where it has the most context."""
     if not windows:

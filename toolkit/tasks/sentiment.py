@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.runtime.windows import head_tail
 from toolkit.tasks import Task
 
 
 def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
-    """Tokenize texts, truncated to `max_length` (head only, as the tutorial does)."""
-    encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
+    """Tokenize texts to at most `max_length` tokens: the head (as the tutorial does), or with
+    `truncation="head+tail"` the first quarter and the end of a long text, where reviews tend to
+    give their verdict (Sun et al., 2019, "How to Fine-Tune BERT for Text Classification?")."""
+    if getattr(cfg, "truncation", "head") != "head+tail":
+        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
+    else:
+        encoded = tokenizer(batch[cfg.text_column], truncation=False, verbose=False)
+        for key in [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]:
+            encoded[key] = [head_tail(row, cfg.max_length) for row in encoded[key]]
     encoded["labels"] = list(batch[cfg.label_column])
     return encoded
 
