@@ -32,6 +32,8 @@ HOLDOUT_GRID = [
     ("sent-tutorial-256", "sentiment", ["--preset", "tutorial", "--epochs", "2", "--max-length", "256"]),
     ("sent-lr1e-4-3ep-256", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length", "256",
                                           "--warmup-ratio", "0.1"]),
+    ("sent-lr1e-4-3ep-256-headtail", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length",
+                                                   "256", "--warmup-ratio", "0.1", "--truncation", "head+tail"]),
 ]
 SOURCES = {"ner": ("conll2003", "validation"), "sentiment": ("imdb", "test")}
 

@@ -22,7 +22,11 @@ LABELS = {"ner": ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-
 
 def make(output_dir: Path, task: str, shape: str) -> Path:
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertForTokenClassification
+    from transformers import (
+        BertConfig,
+        BertForSequenceClassification,
+        BertForTokenClassification,
+    )
 
     from toolkit.models import embedded_model_dir
 

@@ -50,7 +50,9 @@ def manifest(bundle_dir) -> dict:
 
 def backend_for(name: str, bundle_dir: Path, manifest: dict):
     if name == "pytorch":
-        model_class = "AutoModelForTokenClassification" if manifest["task"] == "ner" else "AutoModelForSequenceClassification"
+        from toolkit.tasks import TASKS
+
+        model_class = TASKS[manifest["task"]].model_class
         return TorchBackend(Path(manifest["source_checkpoint"]), model_class, "cpu", THREADS)
     return OrtBackend(name, bundle_dir / manifest["variants"][name]["file"], "cpu", THREADS)
 

@@ -90,6 +90,18 @@ def sentiment_data(tmp_path_factory) -> Path:
     return directory
 
 
+def cli_error(capsys, *argv) -> str:
+    """Run the CLI and return its one-line error, checking exit code 1 and no traceback."""
+    from toolkit.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+    assert exit_info.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err and err.count("\n") == 0
+    return err
+
+
 def run_train(task: str, model: Path, dataset: Path, output_dir: Path, *extra: str):
     from toolkit.config import TrainConfig
     from toolkit.tasks import get_task

@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 
+from tests.conftest import cli_error
 from toolkit.bench import bench
 from toolkit.cli import main
 from toolkit.config import BenchConfig
@@ -59,15 +60,6 @@ def test_sequence_lengths_past_the_model_are_skipped_with_a_note(tmp_path, senti
     result = bench(quick(sentiment_bundle, tmp_path, seq_lens=[8, 4096], variants=["optimized"]))
     assert {c["seq_len"] for c in result.results[0]["latency"]} == {8}
     assert any("4096 skipped" in n for n in result.notes)
-
-
-def cli_error(capsys, *argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and err.count("\n") == 0
-    return err
 
 
 def test_tampered_model_is_never_benchmarked(capsys, tmp_path, ner_bundle):

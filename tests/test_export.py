@@ -5,7 +5,7 @@ import numpy as np
 import onnx
 import pytest
 
-from tests.conftest import export_bundle
+from tests.conftest import cli_error, export_bundle
 from toolkit.cli import main
 from toolkit.onnx_variants import count_weight_matmuls
 from toolkit.runtime.bundle import sha256_of
@@ -146,15 +146,6 @@ def test_parity_failure_names_the_variant_and_keeps_the_others(tmp_path, ner_che
     assert set(manifest["variants"]) == {"fp32", "int8-dynamic"}
     assert not (tmp_path / "b" / "model_optimized.onnx").exists()
     assert "optimized" in manifest["rejected"][0]
-
-
-def cli_error(capsys, *argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and err.count("\n") == 0
-    return err
 
 
 def test_not_a_checkpoint(capsys, tmp_path):

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from toolkit.tasks.ner import CONLL_LABELS, IGNORE, align_labels, begin_to_inside, compute_metrics
+from toolkit.tasks.ner import (
+    CONLL_LABELS,
+    IGNORE,
+    align_labels,
+    begin_to_inside,
+    compute_metrics,
+)
 
 B_TO_I = begin_to_inside(CONLL_LABELS)
 O, B_PER, I_PER, B_LOC = 0, 1, 2, 5

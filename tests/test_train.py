@@ -2,8 +2,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_train
-from toolkit.cli import main
+from tests.conftest import cli_error, run_train
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "metrics.json", "tokenizer.json",
                     "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "training_args.bin"}
@@ -39,15 +38,6 @@ def test_auto_preset_picks_small_model_values_and_user_values_win(tmp_path, tiny
     from toolkit.presets import SMALL
 
     assert hyper["learning_rate"] == 1e-3 and hyper["epochs"] == SMALL["ner"].epochs
-
-
-def cli_error(capsys, *argv) -> str:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-    assert exit_info.value.code == 1
-    err = capsys.readouterr().err.strip()
-    assert "Traceback" not in err and err.count("\n") == 0
-    return err
 
 
 def test_unknown_task(capsys):

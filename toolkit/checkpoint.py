@@ -64,7 +64,13 @@ def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: 
 
     Returns (datasets.Dataset, description) with labels as ids of the checkpoint's label set.
     """
-    from toolkit.data import load_raw_splits, parse_size, pick_eval_split, resolve_labels, sample
+    from toolkit.data import (
+        load_raw_splits,
+        parse_size,
+        pick_eval_split,
+        resolve_labels,
+        sample,
+    )
 
     options = (checkpoint.training or {}).get("options", {})
     task = checkpoint.task

@@ -16,7 +16,13 @@ from toolkit import onnx_variants
 from toolkit.checkpoint import Checkpoint, evaluation_split, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import ParityError, ToolkitError
-from toolkit.evaluate import agreement, collect_logits, encode_examples, max_abs_diff, score
+from toolkit.evaluate import (
+    agreement,
+    collect_logits,
+    encode_examples,
+    max_abs_diff,
+    score,
+)
 from toolkit.runtime.bundle import FORMAT_VERSION, MANIFEST_FILE, sha256_of
 from toolkit.sessions import onnx_runner, torch_runner
 
@@ -105,7 +111,7 @@ def parity_examples(checkpoint: Checkpoint, tokenizer, max_length: int):
 
 def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer, max_length: int) -> list[dict]:
     """Training examples (or --calibration-dataset's) for static quantization's activation ranges."""
-    from toolkit.data import load_raw_splits, resolve_labels, sample
+    from toolkit.data import load_raw_splits, sample
     from toolkit.errors import DataError
 
     options = (checkpoint.training or {}).get("options", {})

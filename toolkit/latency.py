@@ -15,7 +15,8 @@ def percentiles(timings_ms: list[float]) -> dict:
     return {"p50_ms": float(p50), "p90_ms": float(p90), "p99_ms": float(p99), "mean_ms": float(values.mean())}
 
 
-def time_calls(call: Callable[[], object], warmup: int, runs: int, synchronize: Callable[[], None] = lambda: None) -> list[float]:
+def time_calls(call: Callable[[], object], warmup: int, runs: int,
+               synchronize: Callable[[], None] = lambda: None) -> list[float]:
     """Milliseconds of `runs` calls after `warmup` untimed ones."""
     for _ in range(warmup):
         call()

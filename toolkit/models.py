@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from pathlib import Path
 
 from toolkit.errors import ModelError
 from toolkit.hub import looks_like_path, require_hub
+from toolkit.runtime.bundle import sha256_of as file_sha256
 
 EMBEDDED_MODEL = "minilm"
 # The package's publisher is not verified, so the weights are pinned by hash, not only by version.
 EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 EMBEDDED_WEIGHTS = "model.safetensors"
-
-
-def file_sha256(path: Path, chunk_size: int = 1 << 20) -> str:
-    """The hex sha256 of a file, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)

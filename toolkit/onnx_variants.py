@@ -103,7 +103,12 @@ class FeatureReader:
 
 def quantize_int8_static(source: Path, target: Path, features: list[dict], input_names: list[str]) -> dict:
     """Int8 weights and activations (QDQ), activation ranges calibrated on `features`."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     quantize_static(str(source), str(target), FeatureReader(features, input_names),
                     quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], per_channel=True,

@@ -88,8 +88,8 @@ def test_merge_prefers_the_window_with_more_context():
     import numpy as np
 
     windows = [SimpleNamespace(first_token=0, content=slice(1, 5)), SimpleNamespace(first_token=2, content=slice(1, 5))]
-    first = np.zeros((6, 1)); first[1:5, 0] = 1
-    second = np.zeros((6, 1)); second[1:5, 0] = 2
+    first, second = np.zeros((6, 1)), np.zeros((6, 1))
+    first[1:5, 0], second[1:5, 0] = 1, 2
     merged = merge_token_scores(6, windows, [first, second])
     # token 2 is at offset 2 of window one (margin 1) and offset 0 of window two (margin 0)
     assert merged[:, 0].tolist() == [1, 1, 1, 2, 2, 2]

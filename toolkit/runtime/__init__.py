@@ -10,7 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.runtime.bundle import Bundle, load_bundle
-from toolkit.runtime.predict import NerPredictor, PREDICTORS, Predictor, SentimentPredictor
+from toolkit.runtime.predict import (
+    PREDICTORS,
+    NerPredictor,
+    Predictor,
+    SentimentPredictor,
+)
 
 __all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "SentimentPredictor"]
 

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.bio import decode_tags
+from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.entities import Piece, decode_entities, softmax
-from toolkit.runtime.windows import (load_tokenizer, make_head_tail_windows, make_windows,
-                                     merge_token_scores, pad_batch, special_tokens, tokenize)
+from toolkit.runtime.windows import (
+    load_tokenizer,
+    make_head_tail_windows,
+    make_windows,
+    merge_token_scores,
+    pad_batch,
+    special_tokens,
+    tokenize,
+)
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 

@@ -69,7 +69,12 @@ def compute_metrics(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str
 
 def metrics_from_tags(true_tags: list[list[str]], predicted_tags: list[list[str]]) -> dict:
     """Seqeval metrics on tag-name sequences (IOB2, default mode, as the tutorial reports)."""
-    from seqeval.metrics import classification_report, f1_score, precision_score, recall_score
+    from seqeval.metrics import (
+        classification_report,
+        f1_score,
+        precision_score,
+        recall_score,
+    )
 
     flat_true = [t for row in true_tags for t in row]
     flat_pred = [t for row in predicted_tags for t in row]
