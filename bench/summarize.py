@@ -20,7 +20,7 @@ def accuracy_rows() -> list[str]:
         options = " ".join(row.get("options") or []) or "(defaults)"
         lines.append(f"| {row['stage']} | {row.get('name', '')} | {row['task']} | {row['f1']:.4f} | "
                      f"{row['accuracy']:.4f} | {row['train_runtime_s']:.0f} | {options} lr={hyper.get('learning_rate')} "
-                     f"epochs={hyper.get('epochs')} decoding={hyper.get('decoding')} "
+                     f"epochs={hyper.get('epochs')} decoding={hyper.get('decoding') or 'argmax'} "
                      f"truncation={hyper.get('truncation', 'head')} |")
     return lines
 
