@@ -14,7 +14,7 @@ HUB_HOST = "huggingface.co"
 
 def looks_like_path(name: str) -> bool:
     """Tell a local path from a hub id: paths start with '.', '/', '~' or name an existing file."""
-    return name.startswith((".", "/", "~")) or os.sep + os.sep in name or Path(name).exists()
+    return name.startswith((".", "/", "~")) or Path(name).exists()
 
 
 def offline_mode() -> bool:
@@ -37,6 +37,6 @@ def require_hub(name: str, what: str, flag: str) -> None:
     if offline_mode() or hub_reachable():
         return
     raise ToolkitError(
-        f"{what} {name!r} is not a local path and the Hugging Face hub ({HUB_HOST}) cannot be "
-        f"reached: pass a local directory with {flag} DIR instead."
+        f"{what} {name!r} is not an existing local path, and the Hugging Face hub ({HUB_HOST}) "
+        f"cannot be reached to fetch it: pass a local directory with {flag} DIR instead."
     )
