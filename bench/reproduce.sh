@@ -9,8 +9,13 @@ data=../shared/data
 
 # Accuracy: hyper-parameter choice on a holdout of the training rows, then the protocol, then full data.
 python bench/accuracy.py holdout
+python bench/accuracy.py decoding
 python bench/accuracy.py protocol --workdir runs/accuracy
 python bench/accuracy.py full --workdir runs/accuracy
+# The tutorial's own recipe on the embedded model, for comparison (issue 2's figures).
+toolkit train ner --dataset "$data/conll2003" --preset tutorial --output-dir runs/accuracy/tutorial-ner --overwrite
+toolkit train sentiment --dataset "$data/imdb" --preset tutorial --epochs 2 --max-length 256 \
+    --output-dir runs/accuracy/tutorial-sentiment --overwrite
 
 # Export the protocol checkpoints (the export prints size, parity and F1/accuracy per variant).
 toolkit export runs/accuracy/protocol-ner --quantize --static --output-dir exports/ner-minilm
@@ -29,3 +34,4 @@ toolkit bench exports/bert-base-random --dataset "$data/conll2003" --batch-sizes
 
 # The embeddable runtime against transformers' pipeline: texts/s and peak memory.
 python bench/runtime_throughput.py exports/ner-minilm --variant int8-dynamic
+python bench/summarize.py
