@@ -74,21 +74,19 @@ def summary(metrics: dict) -> dict:
 
 def rescore_decodings(checkpoint_dir: Path) -> dict:
     """Entity F1 of one NER checkpoint on its own evaluation rows, decoded both ways."""
-    import transformers
     from transformers import AutoTokenizer
 
+    from toolkit.backends import TorchBackend
     from toolkit.checkpoint import evaluation_split, inspect_checkpoint
     from toolkit.evaluate import collect_logits, encode_examples, score
-    from toolkit.sessions import torch_runner
 
     checkpoint = inspect_checkpoint(checkpoint_dir)
     rows, description = evaluation_split(checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
     features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
                                description["label_column"], 512, description["label_all_tokens"])
-    model = transformers.AutoModelForTokenClassification.from_pretrained(checkpoint_dir).eval()
-    names = [k for k in features[0] if k != "labels"]
-    logits = collect_logits(torch_runner(model), features, 32, names)
+    pytorch = TorchBackend(checkpoint_dir, checkpoint.task.model_class)
+    logits = collect_logits(pytorch.logits, features, 32, pytorch.input_names)
     return {decoding: score(checkpoint.task, logits, features, checkpoint.labels, decoding)["f1"]
             for decoding in ("argmax", "viterbi")}
 

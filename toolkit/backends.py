@@ -1,7 +1,10 @@
-"""Backends that `toolkit bench` times side by side: PyTorch and ONNX Runtime (CPU, or CUDA with IO binding).
+"""PyTorch and ONNX Runtime (CPU, or CUDA with IO binding) behind one interface, for export's
+checks and `toolkit bench`.
 
-Each backend offers `run(arrays) -> logits` and `timed_call(arrays) -> zero-argument callable`, the
-callable doing only the work a server does per request once its inputs are where they belong.
+Each backend offers `logits(arrays)` (int64 numpy inputs in, fp32 numpy logits out), the session
+methods the runtime's predictors call (`run`, `get_inputs`), and `timed_call(arrays)`: a
+zero-argument callable doing only the work a server does per request once its inputs are where
+they belong.
 """
 
 from __future__ import annotations
@@ -22,11 +25,12 @@ class TorchBackend:
 
     name = "pytorch"
 
-    def __init__(self, checkpoint_dir: Path, model_class: str, device: str, threads: int):
+    def __init__(self, checkpoint_dir: Path, model_class: str, device: str = "cpu", threads: int | None = None):
         import torch
         import transformers
 
-        torch.set_num_threads(threads)
+        if threads:
+            torch.set_num_threads(threads)
         self.torch = torch
         self.device = device
         self.model = getattr(transformers, model_class).from_pretrained(checkpoint_dir).to(device).eval()
@@ -39,10 +43,13 @@ class TorchBackend:
     def get_inputs(self):
         return [SessionInput(n) for n in self.input_names]
 
-    def run(self, output_names, feeds: dict[str, np.ndarray]):
+    def logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
         with self.torch.inference_mode():
-            inputs = {k: self.torch.from_numpy(v).to(self.device) for k, v in feeds.items() if k in self.input_names}
-            return [self.model(**inputs).logits.float().cpu().numpy()]
+            inputs = {k: self.torch.from_numpy(v).to(self.device) for k, v in arrays.items() if k in self.input_names}
+            return self.model(**inputs).logits.float().cpu().numpy()
+
+    def run(self, output_names, feeds: dict[str, np.ndarray]):
+        return [self.logits(feeds)]
 
     def timed_call(self, arrays: dict[str, np.ndarray]):
         torch = self.torch
@@ -62,7 +69,7 @@ class TorchBackend:
 class OrtBackend:
     """An ONNX Runtime session; on CUDA, inputs and outputs stay on the GPU through IO binding."""
 
-    def __init__(self, name: str, path: Path, device: str, threads: int):
+    def __init__(self, name: str, path: Path, device: str = "cpu", threads: int | None = None):
         from toolkit.runtime.predict import make_session
 
         self.name = name
@@ -76,6 +83,9 @@ class OrtBackend:
 
     def run(self, output_names, feeds):
         return self.session.run(output_names, {n: feeds[n] for n in self.input_names})
+
+    def logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return self.run(["logits"], arrays)[0]
 
     def timed_call(self, arrays: dict[str, np.ndarray]):
         feeds = {n: arrays[n] for n in self.input_names}

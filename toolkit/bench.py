@@ -161,8 +161,7 @@ def bench(cfg: BenchConfig) -> BenchResult:
         entry = {"variant": backend.name, "providers": backend.providers, "metrics": None, "latency": [],
                  "end_to_end": None}
         if features is not None:
-            names = [n for n in backend.input_names]
-            logits = collect_logits(lambda a: backend.run(["logits"], a)[0], features, EVAL_BATCH_SIZE, names)
+            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
             metrics = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
             metrics.pop("per_type", None)
             baseline = baseline or metrics

@@ -21,7 +21,11 @@ def encode_examples(task: Task, tokenizer, dataset, labels: tuple[str, ...], tex
     cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
                           max_length=max_length, label_all_tokens=label_all_tokens, truncation=truncation)
     batch = {text_column: list(dataset[text_column]), label_column: list(dataset[label_column])}
-    encoded = task.preprocess(batch, tokenizer, labels, cfg)
+    return split_features(task.preprocess(batch, tokenizer, labels, cfg))
+
+
+def split_features(encoded) -> Features:
+    """One dict per example from a batch encoding: its model inputs, and labels when present."""
     keys = [k for k in ("input_ids", "attention_mask", "token_type_ids", "labels") if k in encoded]
     return [{k: encoded[k][i] for k in keys} for i in range(len(encoded["input_ids"]))]
 

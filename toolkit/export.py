@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from toolkit import onnx_variants
+from toolkit.backends import OrtBackend, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_split, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import ParityError, ToolkitError
@@ -22,9 +23,9 @@ from toolkit.evaluate import (
     encode_examples,
     max_abs_diff,
     score,
+    split_features,
 )
 from toolkit.runtime.bundle import FORMAT_VERSION, MANIFEST_FILE, sha256_of
-from toolkit.sessions import onnx_runner, torch_runner
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,7 @@ def parity_examples(checkpoint: Checkpoint, tokenizer, max_length: int):
                                    description["text_column"], description["label_column"],
                                    max_length, description["label_all_tokens"], description["truncation"])
         return features, description
-    encoded = tokenizer(FALLBACK_TEXTS, truncation=True, max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
-    features = [{k: encoded[k][i] for k in keys} for i in range(len(FALLBACK_TEXTS))]
-    return features, None
+    return split_features(tokenizer(FALLBACK_TEXTS, truncation=True, max_length=max_length)), None
 
 
 def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer, max_length: int) -> list[dict]:
@@ -130,10 +128,8 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer, m
                         "must hold lists of words.")
     rows = sample(train, min(cfg.calibration_size, len(train)), options.get("seed", 42), "calibration")
     split_words = task.decode == "entities"
-    encoded = tokenizer(list(rows[text_column]), is_split_into_words=split_words, truncation=True,
-                        max_length=max_length)
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]
-    return [{k: encoded[k][i] for k in keys} for i in range(len(rows))]
+    return split_features(tokenizer(list(rows[text_column]), is_split_into_words=split_words,
+                                    truncation=True, max_length=max_length))
 
 
 def check_variant(name: str, logits, reference, features, checkpoint, cfg, baseline) -> dict:
@@ -157,7 +153,6 @@ def check_variant(name: str, logits, reference, features, checkpoint, cfg, basel
 
 def export(cfg: ExportConfig) -> ExportResult:
     """Export `cfg.checkpoint` to a bundle of checked ONNX variants and return its manifest."""
-    import transformers
     from transformers import AutoTokenizer
 
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
@@ -168,8 +163,8 @@ def export(cfg: ExportConfig) -> ExportResult:
                          (checkpoint.training or {}).get("options", {}).get("max_length", 512)))
     features, evaluation = parity_examples(checkpoint, tokenizer, max_length)
     input_names = [k for k in features[0] if k != "labels"]
-    model = getattr(transformers, checkpoint.task.model_class).from_pretrained(checkpoint.directory).eval()
-    reference = collect_logits(torch_runner(model), features, EVAL_BATCH_SIZE, input_names)
+    pytorch = TorchBackend(checkpoint.directory, checkpoint.task.model_class)
+    reference = collect_logits(pytorch.logits, features, EVAL_BATCH_SIZE, input_names)
     baseline = (score(checkpoint.task, reference, features, checkpoint.labels, checkpoint.decoding)
                 if evaluation else None)
     if baseline:
@@ -199,9 +194,9 @@ def export(cfg: ExportConfig) -> ExportResult:
                     continue
                 recipes[name] = make()
             path = staging / files[name]
-            provider = "CUDAExecutionProvider" if name == "fp16" else "CPUExecutionProvider"
+            backend = OrtBackend(name, path, device="cuda" if name == "fp16" else "cpu")
             started = time.perf_counter()
-            logits = collect_logits(onnx_runner(path, provider), features, EVAL_BATCH_SIZE, input_names)
+            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, input_names)
             try:
                 checked = check_variant(name, logits, reference, features, checkpoint, cfg, baseline)
             except ParityError as error:
@@ -209,7 +204,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                 rejected.append(path)  # removed at the end: later variants may be built from it
                 continue
             variants[name] = {"file": files[name], "sha256": sha256_of(path), "size_bytes": path.stat().st_size,
-                              "recipe": recipes[name], "provider_checked": provider,
+                              "recipe": recipes[name], "provider_checked": backend.providers[0],
                               "check_seconds": round(time.perf_counter() - started, 2), **checked}
         for path in rejected:
             path.unlink()
