@@ -7,9 +7,13 @@ forbidden returns the most probable well-formed path instead. numpy only: the ru
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 
+# Cached: decode_tags runs once per text (runtime) or sentence (metrics) over the same label set.
+@lru_cache(maxsize=16)
 def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(start, transition) masks: which tag may open a sequence, and which may follow which."""
     n = len(labels)
