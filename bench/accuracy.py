@@ -4,6 +4,7 @@
     python bench/accuracy.py protocol  # the tutorial protocol: train 1,000, evaluate on 500
     python bench/accuracy.py full      # --train-size all (CoNLL only), evaluated on the whole validation
     python bench/accuracy.py decoding  # holdout NER runs re-scored with argmax and Viterbi decoding
+    python bench/accuracy.py probe     # sentiment: frozen MiniLM, linear probe on [CLS] vs mean pooling
 
 Hyper-parameters are chosen on the holdout only (never on the 500 evaluation rows). Every
 configuration's result is appended to bench/results/accuracy.jsonl, so all tries are reported.
@@ -34,6 +35,12 @@ HOLDOUT_GRID = [
                                           "--warmup-ratio", "0.1"]),
     ("sent-lr1e-4-3ep-256-headtail", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length",
                                                    "256", "--warmup-ratio", "0.1", "--truncation", "head+tail"]),
+    # Session 2: ideas left untried by the first round.
+    ("sent-mean-lr1e-4-3ep-256", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length", "256",
+                                               "--warmup-ratio", "0.1", "--pooling", "mean"]),
+    ("llrd0.8-head10-lr3e-4", "ner", ["--learning-rate", "3e-4", "--layer-lr-decay", "0.8",
+                                      "--head-lr-multiplier", "10"]),
+    ("swap1-3ep", "ner", ["--augment-copies", "1", "--epochs", "3"]),
 ]
 SOURCES = {"ner": ("conll2003", "validation"), "sentiment": ("imdb", "test")}
 
@@ -91,9 +98,42 @@ def rescore_decodings(checkpoint_dir: Path) -> dict:
             for decoding in ("argmax", "viterbi")}
 
 
+def linear_probe(dataset: Path, max_length: int = 256) -> dict:
+    """Holdout accuracy of a logistic regression on frozen MiniLM vectors: which pooling carries
+    the sentiment before any fine-tuning ([CLS] through the pooler, or the masked mean)."""
+    import numpy as np
+    import pandas as pd
+    import torch
+    from sklearn.linear_model import LogisticRegression
+    from transformers import AutoModel, AutoTokenizer
+
+    from toolkit.models import resolve_model
+
+    path = resolve_model("minilm")
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+
+    def vectors(texts):
+        pooled = {"cls": [], "mean": []}
+        for start in range(0, len(texts), 32):
+            encoded = tokenizer(texts[start:start + 32], truncation=True, max_length=max_length, padding=True,
+                                return_tensors="pt")
+            with torch.no_grad():
+                output = model(**encoded)
+            mask = encoded["attention_mask"].unsqueeze(-1).float()
+            pooled["cls"].append(output.pooler_output.numpy())
+            pooled["mean"].append(((output.last_hidden_state * mask).sum(1) / mask.sum(1)).numpy())
+        return {k: np.concatenate(v) for k, v in pooled.items()}
+
+    train, holdout = (pd.read_parquet(dataset / f"{name}.parquet") for name in ("train", "validation"))
+    x_train, x_holdout = vectors(list(train.text)), vectors(list(holdout.text))
+    return {pooling: float((LogisticRegression(max_iter=5000).fit(x_train[pooling], train.label)
+                            .predict(x_holdout[pooling]) == holdout.label).mean())
+            for pooling in ("cls", "mean")}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding"))
+    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "probe"))
     parser.add_argument("--task", choices=("ner", "sentiment"), action="append")
     parser.add_argument("--only", help="run only the grid entry of this name")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-accuracy"))
@@ -122,6 +162,10 @@ def main() -> None:
             if task == "ner" and (directory / "metrics.json").is_file():
                 record({"stage": "decoding", "name": name, "task": task, "options": extra,
                         **rescore_decodings(directory)})
+    elif args.stage == "probe":
+        dataset = write_holdout("sentiment", args.workdir / "holdout-sentiment")
+        record({"stage": "probe", "task": "sentiment", "options": ["frozen", "--max-length", "256"],
+                **linear_probe(dataset)})
     else:
         # 2 epochs: 14,041 sentences x 5 epochs would take about 40 minutes on 2 CPU cores.
         extra = ["--epochs", "2"]

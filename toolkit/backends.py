@@ -27,13 +27,14 @@ class TorchBackend:
 
     def __init__(self, checkpoint_dir: Path, model_class: str, device: str = "cpu", threads: int | None = None):
         import torch
-        import transformers
+
+        from toolkit.heads import load_model
 
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
         self.device = device
-        self.model = getattr(transformers, model_class).from_pretrained(checkpoint_dir).to(device).eval()
+        self.model = load_model(checkpoint_dir, model_class).to(device).eval()
         names = ["input_ids", "attention_mask"]
         if getattr(self.model.config, "type_vocab_size", 0):
             names.append("token_type_ids")

@@ -40,6 +40,13 @@ def _add_train(commands) -> None:
                         help="NER tags: per-token arg-max, or the best B-/I-consistent path")
     parser.add_argument("--truncation", choices=("head", "head+tail"),
                         help="sentiment: keep the start of long texts, or their start and end")
+    parser.add_argument("--layer-lr-decay", type=float,
+                        help="learning rate multiplier per layer down from the top (1: off)")
+    parser.add_argument("--head-lr-multiplier", type=float, help="the task head's rate over --learning-rate")
+    parser.add_argument("--augment-copies", type=int,
+                        help="NER: add this many mention-swapped copies of each training sentence")
+    parser.add_argument("--pooling", choices=("cls", "mean"),
+                        help="sentiment: classify the [CLS] vector or the mean of the token vectors")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-length", type=int, default=512)
     parser.add_argument("--max-steps", type=int)

@@ -22,6 +22,10 @@ class TrainConfig:
     lr_scheduler: str | None = None
     decoding: str | None = None  # NER: "argmax" | "viterbi"
     truncation: str | None = None  # sentiment: "head" | "head+tail"
+    layer_lr_decay: float | None = None
+    head_lr_multiplier: float | None = None
+    augment_copies: int | None = None
+    pooling: str | None = None
     seed: int = 42
     max_length: int = 512
     max_steps: int | None = None

@@ -8,6 +8,7 @@ import numpy as np
 
 from toolkit.tasks import Task
 
+MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 Features = list[dict]  # one dict per example: input_ids, attention_mask, [token_type_ids], labels
 RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]  # padded int64 inputs -> logits
 
@@ -18,16 +19,21 @@ def encode_examples(task: Task, tokenizer, dataset, labels: tuple[str, ...], tex
     """Tokenize a dataset's rows as training did, keeping the aligned labels."""
     from types import SimpleNamespace
 
-    cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
-                          max_length=max_length, label_all_tokens=label_all_tokens, truncation=truncation)
+    cfg = SimpleNamespace(text_column=text_column, label_column=label_column, max_length=max_length,
+                          label_all_tokens=label_all_tokens, truncation=truncation, for_evaluation=True)
     batch = {text_column: list(dataset[text_column]), label_column: list(dataset[label_column])}
     return split_features(task.preprocess(batch, tokenizer, labels, cfg))
 
 
 def split_features(encoded) -> Features:
     """One dict per example from a batch encoding: its model inputs, and labels when present."""
-    keys = [k for k in ("input_ids", "attention_mask", "token_type_ids", "labels") if k in encoded]
+    keys = [k for k in (*MODEL_INPUTS, "labels", "example_index") if k in encoded]
     return [{k: encoded[k][i] for k in keys} for i in range(len(encoded["input_ids"]))]
+
+
+def count_examples(features: Features) -> int:
+    """Texts behind the features (a long text read in windows is one example)."""
+    return len({f.get("example_index", i) for i, f in enumerate(features)})
 
 
 def padded_batches(features: Features, batch_size: int, input_names: Iterable[str],
@@ -58,9 +64,25 @@ def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
     return logits
 
 
+def average_windows(logits, label_ids, example_index) -> tuple[np.ndarray, np.ndarray]:
+    """Per-window class logits -> per-text log mean probabilities (the runtime's reading of a long
+    text), with each text's label; texts in order of their index."""
+    logits = np.asarray(logits, dtype=np.float64)
+    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
+    probabilities /= probabilities.sum(-1, keepdims=True)
+    texts, position = np.unique(np.asarray(example_index), return_inverse=True)
+    sums = np.zeros((len(texts), logits.shape[-1]))
+    np.add.at(sums, position, probabilities)
+    counts = np.bincount(position, minlength=len(texts))[:, None]
+    text_labels = np.zeros(len(texts), dtype=np.int64)
+    text_labels[position] = np.asarray(label_ids)
+    return np.log(sums / counts), text_labels
+
+
 def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...],
           decoding: str = "argmax") -> dict:
-    """The task metric of per-example logits against the examples' labels."""
+    """The task metric of per-example logits against the examples' labels (windows of one text
+    count once, as the runtime answers)."""
     if task.decode == "entities":
         width = max(len(x) for x in logits)
         padded = np.full((len(logits), width, logits[0].shape[-1]), 0.0, dtype=np.float32)
@@ -69,7 +91,11 @@ def score(task: Task, logits: list[np.ndarray], features: Features, labels: tupl
             padded[i, : len(row)] = row
             label_ids[i, : len(row)] = feature["labels"]
         return task.compute_metrics(padded, label_ids, labels, decoding)
-    return task.compute_metrics(np.stack(logits), np.asarray([f["labels"] for f in features]), labels)
+    label_ids = np.asarray([f["labels"] for f in features])
+    if features and "example_index" in features[0]:
+        per_text, label_ids = average_windows(np.stack(logits), label_ids, [f["example_index"] for f in features])
+        return task.compute_metrics(per_text, label_ids, labels)
+    return task.compute_metrics(np.stack(logits), label_ids, labels)
 
 
 def agreement(reference: list[np.ndarray], candidate: list[np.ndarray], features: Features | None = None) -> float:

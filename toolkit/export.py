@@ -18,13 +18,16 @@ from toolkit.checkpoint import Checkpoint, evaluation_split, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import ParityError, ToolkitError
 from toolkit.evaluate import (
+    MODEL_INPUTS,
     agreement,
     collect_logits,
+    count_examples,
     encode_examples,
     max_abs_diff,
     score,
     split_features,
 )
+from toolkit.heads import pooling_of
 from toolkit.runtime.bundle import FORMAT_VERSION, MANIFEST_FILE, sha256_of
 
 log = logging.getLogger(__name__)
@@ -137,7 +140,7 @@ def check_variant(name: str, logits, reference, features, checkpoint, cfg, basel
     has_labels = bool(features) and "labels" in features[0]
     result = {"parity": {"max_abs_diff": max_abs_diff(reference, logits),
                          "label_agreement": agreement(reference, logits, features if has_labels else None),
-                         "examples": len(features)}}
+                         "examples": count_examples(features), "model_inputs": len(features)}}
     if has_labels:
         result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
         result["accuracy"].pop("per_type", None)
@@ -162,7 +165,7 @@ def export(cfg: ExportConfig) -> ExportResult:
     max_length = int(min(getattr(checkpoint.config, "max_position_embeddings", 512),
                          (checkpoint.training or {}).get("options", {}).get("max_length", 512)))
     features, evaluation = parity_examples(checkpoint, tokenizer, max_length)
-    input_names = [k for k in features[0] if k != "labels"]
+    input_names = [k for k in features[0] if k in MODEL_INPUTS]
     pytorch = TorchBackend(checkpoint.directory, checkpoint.task.model_class)
     reference = collect_logits(pytorch.logits, features, EVAL_BATCH_SIZE, input_names)
     baseline = (score(checkpoint.task, reference, features, checkpoint.labels, checkpoint.decoding)
@@ -172,7 +175,8 @@ def export(cfg: ExportConfig) -> ExportResult:
     result = ExportResult(bundle_dir=target, manifest={})
     with staged_directory(target) as staging:
         recipes = {"fp32": onnx_variants.export_fp32(checkpoint.directory, staging,
-                                                     checkpoint.task.onnx_task, cfg.opset)}
+                                                     checkpoint.task.onnx_task, cfg.opset,
+                                                     checkpoint.task.model_class)}
         files = dict(onnx_variants.VARIANT_FILES)
         makers = [("optimized", lambda: onnx_variants.optimize(
             staging / files["fp32"], staging / files["optimized"], checkpoint.config))]
@@ -257,6 +261,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
         "decode": checkpoint.task.decode,
         "decoding": checkpoint.decoding,
         "truncation": checkpoint.truncation,
+        "pooling": pooling_of(checkpoint.config),  # informative: the graph pools by itself
         "labels": list(checkpoint.labels),
         "max_length": max_length,
         "inputs": input_names,

@@ -22,6 +22,10 @@ class HyperParameters:
     lr_scheduler: str
     decoding: str  # NER: "argmax" per token, or "viterbi" (B-/I- constrained; see runtime/bio.py)
     truncation: str = "head"  # sentiment: "head", or "head+tail" of texts longer than max_length
+    layer_lr_decay: float = 1.0  # < 1: lower layers learn slower (see param_groups.py)
+    head_lr_multiplier: float = 1.0  # the task head's rate, as a multiple of learning_rate
+    augment_copies: int = 0  # NER: mention-swapped copies of each training sentence (augment.py)
+    pooling: str = "cls"  # sentiment: classify the [CLS] vector, or the mean of all (heads.py)
 
 
 TUTORIAL = HyperParameters(learning_rate=5e-5, epochs=5, batch_size=8, weight_decay=0.01,

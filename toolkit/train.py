@@ -9,12 +9,17 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from types import SimpleNamespace
 
 from toolkit import presets
+from toolkit.augment import augment_ner_split
 from toolkit.config import TrainConfig
 from toolkit.data import load_task_data
 from toolkit.errors import ToolkitError
+from toolkit.evaluate import average_windows
+from toolkit.heads import model_class_for
 from toolkit.models import resolve_model
+from toolkit.param_groups import parameter_groups
 from toolkit.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -103,12 +108,22 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
 
     labels = data.labels
 
-    def tokenize(split):
-        return split.map(lambda b: task.preprocess(b, tokenizer, labels, cfg), batched=True,
+    def tokenize(split, options):
+        return split.map(lambda b: task.preprocess(b, tokenizer, labels, options), batched=True,
                          remove_columns=split.column_names)
 
-    train_set, eval_set = tokenize(data.train), tokenize(data.eval)
-    model_class = getattr(transformers, task.model_class)
+    train_rows = data.train
+    if hyper.augment_copies:
+        if task.decode != "entities":
+            raise ToolkitError("--augment-copies swaps entity mentions: it is for NER only.")
+        train_rows = augment_ner_split(data.train, cfg.text_column, cfg.label_column, labels,
+                                       hyper.augment_copies, seed=cfg.seed)
+        log.info("training rows with mention-swapped copies: %d", len(train_rows))
+    # Evaluation reads the texts as the runtime will (sentiment: long texts in windows).
+    eval_options = SimpleNamespace(**vars(cfg), for_evaluation=True)
+    train_set = tokenize(train_rows, cfg)
+    eval_set = tokenize(data.eval.add_column("example_index", list(range(len(data.eval)))), eval_options)
+    model_class = model_class_for(task.model_class, hyper.pooling, model_config.model_type)
     transformers.set_seed(cfg.seed)
     model = model_class.from_pretrained(
         model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
@@ -142,8 +157,15 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         ddp_backend="gloo" if on_cpu and distributed else None,
         ddp_find_unused_parameters=False,
     )
+    optimizer = None
+    if hyper.layer_lr_decay != 1.0 or hyper.head_lr_multiplier != 1.0:
+        # Trainer's own AdamW settings, with one rate per layer (see param_groups.py).
+        optimizer = torch.optim.AdamW(
+            parameter_groups(model, hyper.learning_rate, hyper.weight_decay, hyper.layer_lr_decay,
+                             hyper.head_lr_multiplier),
+            lr=hyper.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
-                      data_collator=_collator(task, tokenizer))
+                      data_collator=_collator(task, tokenizer), optimizers=(optimizer, None))
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if cfg.resume else None)
     train_runtime_s = time.perf_counter() - started
@@ -151,13 +173,18 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     prediction = trainer.predict(eval_set)
     eval_runtime_s = time.perf_counter() - started
-    metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels, hyper.decoding)
+    logits, label_ids = prediction.predictions, prediction.label_ids
+    if "example_index" in eval_set.column_names:
+        logits, label_ids = average_windows(logits, label_ids, eval_set["example_index"])
+    metrics = task.compute_metrics(logits, label_ids, labels, hyper.decoding)
     metrics.update(
         task=task.name,
         train_runtime_s=round(train_runtime_s, 2),
         eval_runtime_s=round(eval_runtime_s, 2),
         train_examples=len(data.train),
+        train_rows_with_augmentation=len(train_rows),
         eval_examples=len(data.eval),
+        eval_inputs=len(eval_set),  # more than eval_examples where long texts were read in windows
         eval_split=data.eval_split,
         world_size=args.world_size,
         labels=list(labels),
@@ -169,6 +196,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     if trainer.is_world_process_zero():
         model.config.toolkit_decoding = hyper.decoding  # export, bench and the runtime decode alike
         model.config.toolkit_truncation = hyper.truncation
+        model.config.toolkit_pooling = hyper.pooling
         trainer.save_model(str(cfg.output_dir))
         tokenizer.save_pretrained(str(cfg.output_dir))
         (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")

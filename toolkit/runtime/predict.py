@@ -16,6 +16,7 @@ from toolkit.runtime.bio import decode_tags
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.entities import Piece, decode_entities, softmax
 from toolkit.runtime.windows import (
+    DEFAULT_STRIDE,
     load_tokenizer,
     make_head_tail_windows,
     make_windows,
@@ -61,7 +62,7 @@ class Predictor:
     """Shared machinery: the session, tokenizer, windowing and length-sorted batching."""
 
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
-                 threads: int | None = None, providers=None, stride: int = 128, batch_size: int = 32,
+                 threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
                  session=None):
         self.bundle = bundle
         self.variant = variant or bundle.default_variant
@@ -117,7 +118,7 @@ class NerPredictor(Predictor):
         # B-/I-consistent tag path over the tokens; "argmax" is what transformers' pipeline does.
         self.decoding = decoding or bundle.manifest.get("decoding", "argmax")
 
-    def predict(self, texts: list[str], batch_size: int, aggregation: str | None = None) -> list[list[dict]]:
+    def predict(self, texts: list[str], batch_size: int = 32, aggregation: str | None = None) -> list[list[dict]]:
         tokenized = tokenize(self.tokenizer, texts)
         windows, outputs = self._window_scores(tokenized, batch_size)
         by_text: dict[int, list[int]] = {}
@@ -152,7 +153,7 @@ class SentimentPredictor(Predictor):
         self.long_texts = long_texts or ("head+tail" if bundle.manifest.get("truncation") == "head+tail"
                                          else "windows")
 
-    def predict(self, texts: list[str], batch_size: int) -> list[dict]:
+    def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
         tokenized = tokenize(self.tokenizer, texts)
         windows, outputs = self._window_scores(tokenized, batch_size, head_tail=self.long_texts == "head+tail")
         sums = np.zeros((len(texts), len(self.labels)), dtype=np.float64)

@@ -55,11 +55,21 @@ def tokenize(tokenizer, texts: list[str]) -> list[TokenizedText]:
     return [TokenizedText(e.ids, e.tokens, [tuple(o) for o in e.offsets]) for e in encodings]
 
 
+DEFAULT_STRIDE = 128
+
+
+def window_overlap(room: int, stride: int = DEFAULT_STRIDE) -> int:
+    """Tokens two consecutive windows share, for windows of `room` content tokens: `stride`, capped
+    at half a window so that every window moves on by at least half. Evaluation (toolkit's
+    sentiment.preprocess) cuts texts with the same rule, so metrics match what the runtime reads."""
+    return min(stride, room // 2)
+
+
 def make_windows(texts: list[TokenizedText], max_length: int, stride: int,
                  prefix: list[int], suffix: list[int]) -> list[Window]:
     """Windows of at most `max_length` ids; consecutive windows of a text share `stride` tokens."""
     room = max_length - len(prefix) - len(suffix)
-    stride = min(stride, room // 2)
+    stride = window_overlap(room, stride)
     step = room - stride
     windows = []
     for index, text in enumerate(texts):

@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.runtime.windows import head_tail
+from toolkit.runtime.windows import head_tail, window_overlap
 from toolkit.tasks import Task
 
 
 def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
     """Tokenize texts to at most `max_length` tokens: the head (as the tutorial does), or with
     `truncation="head+tail"` the first quarter and the end of a long text, where reviews tend to
-    give their verdict (Sun et al., 2019, "How to Fine-Tune BERT for Text Classification?")."""
-    if getattr(cfg, "truncation", "head") != "head+tail":
-        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
-    else:
+    give their verdict (Sun et al., 2019, "How to Fine-Tune BERT for Text Classification?").
+
+    With `cfg.for_evaluation`, a head-trained model reads long texts as the runtime does: in
+    overlapping windows, one row each, tagged with its text's `example_index`
+    (evaluate.average_windows puts them back together)."""
+    if getattr(cfg, "truncation", "head") == "head+tail":
         encoded = tokenizer(batch[cfg.text_column], truncation=False, verbose=False)
         for key in [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]:
             encoded[key] = [head_tail(row, cfg.max_length) for row in encoded[key]]
+    elif getattr(cfg, "for_evaluation", False):
+        room = cfg.max_length - tokenizer.num_special_tokens_to_add()
+        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length,
+                            stride=window_overlap(room), return_overflowing_tokens=True)
+        source = encoded.pop("overflow_to_sample_mapping")
+        rows = batch.get("example_index") or range(len(batch[cfg.text_column]))
+        encoded["labels"] = [batch[cfg.label_column][i] for i in source]
+        encoded["example_index"] = [rows[i] for i in source]
+        return encoded
+    else:
+        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
     encoded["labels"] = list(batch[cfg.label_column])
     return encoded
 

@@ -1,0 +1,57 @@
+"""Mean-pooled classification: trained, exported and served as mean pooling, never silently as [CLS]."""
+
+import json
+
+import numpy as np
+import torch
+
+from tests.conftest import cli_error, export_bundle, run_train
+
+TEXTS = ["great film", "a boring movie , a bad film and a boring bad movie"]  # different lengths: padding
+
+
+def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, sentiment_data):
+    import onnxruntime as ort
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from toolkit.heads import load_model
+    from toolkit.runtime import load
+
+    checkpoint = tmp_path / "checkpoint"
+    run_train("sentiment", tiny_base, sentiment_data, checkpoint, "--max_steps", 20, "--learning_rate", 5e-3,
+              "--pooling", "mean")
+    assert json.loads((checkpoint / "config.json").read_text())["toolkit_pooling"] == "mean"
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    encoded = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    model = load_model(checkpoint, "AutoModelForSequenceClassification").eval()
+    with torch.no_grad():
+        logits = model(**encoded).logits.numpy()
+        hidden = model.bert(**encoded).last_hidden_state
+        mask = encoded["attention_mask"].unsqueeze(-1).float()
+        by_hand = model.classifier((hidden * mask).sum(1) / mask.sum(1)).numpy()
+        as_cls = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()(**encoded).logits.numpy()
+    np.testing.assert_allclose(logits, by_hand, atol=1e-5)
+    assert not np.allclose(logits, as_cls, atol=1e-3)  # the [CLS] class would load it wrong
+
+    bundle = export_bundle(checkpoint, tmp_path / "bundle")
+    session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])
+    onnx_logits = session.run(None, {k: v.numpy() for k, v in encoded.items()})[0]
+    np.testing.assert_allclose(onnx_logits, logits, atol=1e-4)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["variants"]["fp32"]["parity"]["max_abs_diff"] <= 1e-4
+    answers = load(bundle).predict(TEXTS)
+    assert [a["label"] for a in answers] == [model.config.id2label[i] for i in logits.argmax(-1)]
+
+
+def test_pooling_is_refused_for_token_tasks(capsys, tmp_path, tiny_base, ner_data):
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data),
+                    "--output-dir", str(tmp_path / "out"), "--pooling", "mean", "--max-steps", "1",
+                    "--train-size", "all", "--eval-size", "all")
+    assert "--pooling mean is for sentence classification" in err
+
+
+def test_augmentation_is_refused_for_sentiment(capsys, tmp_path, tiny_base, sentiment_data):
+    err = cli_error(capsys, "train", "sentiment", "--model", str(tiny_base), "--dataset", str(sentiment_data),
+                    "--output-dir", str(tmp_path / "out"), "--augment-copies", "1", "--max-steps", "1",
+                    "--train-size", "all", "--eval-size", "all")
+    assert "for NER only" in err
