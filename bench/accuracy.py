@@ -4,6 +4,7 @@
     python bench/accuracy.py protocol  # the tutorial protocol: train 1,000, evaluate on 500
     python bench/accuracy.py full      # --train-size all (CoNLL only), evaluated on the whole validation
     python bench/accuracy.py decoding  # holdout NER runs re-scored with argmax and Viterbi decoding
+    python bench/accuracy.py windows   # holdout sentiment runs re-scored: head only vs all windows
     python bench/accuracy.py probe     # sentiment: frozen MiniLM, linear probe on [CLS] vs mean pooling
 
 Hyper-parameters are chosen on the holdout only (never on the 500 evaluation rows). Every
@@ -41,6 +42,9 @@ HOLDOUT_GRID = [
     ("llrd0.8-head10-lr3e-4", "ner", ["--learning-rate", "3e-4", "--layer-lr-decay", "0.8",
                                       "--head-lr-multiplier", "10"]),
     ("swap1-3ep", "ner", ["--augment-copies", "1", "--epochs", "3"]),
+    ("lr2e-4-5ep-seed43", "ner", ["--seed", "43"]),  # the auto preset again: how much is seed noise
+    ("llrd0.8-head10-lr2e-4", "ner", ["--layer-lr-decay", "0.8", "--head-lr-multiplier", "10"]),
+    ("bs4-lr1e-4", "ner", ["--batch-size", "4", "--learning-rate", "1e-4"]),
 ]
 SOURCES = {"ner": ("conll2003", "validation"), "sentiment": ("imdb", "test")}
 
@@ -98,6 +102,31 @@ def rescore_decodings(checkpoint_dir: Path) -> dict:
             for decoding in ("argmax", "viterbi")}
 
 
+def rescore_long_texts(checkpoint_dir: Path) -> dict:
+    """Accuracy of one sentiment checkpoint on its own evaluation rows, reading long reviews by
+    their first window only (as training saw them) and by all windows averaged (as the runtime does)."""
+    from transformers import AutoTokenizer
+
+    from toolkit.backends import TorchBackend
+    from toolkit.checkpoint import evaluation_split, inspect_checkpoint
+    from toolkit.evaluate import collect_logits, encode_examples, score
+
+    checkpoint = inspect_checkpoint(checkpoint_dir)
+    rows, description = evaluation_split(checkpoint)
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
+    features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
+                               description["label_column"], checkpoint.training["options"]["max_length"])
+    pytorch = TorchBackend(checkpoint_dir, checkpoint.task.model_class)
+    logits = collect_logits(pytorch.logits, features, 32, pytorch.input_names)
+    first = {}  # each text's first window: what head truncation keeps
+    for index, feature in enumerate(features):
+        first.setdefault(feature["example_index"], index)
+    heads = sorted(first.values())
+    return {"head": score(checkpoint.task, [logits[i] for i in heads], [features[i] for i in heads],
+                          checkpoint.labels)["accuracy"],
+            "windows": score(checkpoint.task, logits, features, checkpoint.labels)["accuracy"]}
+
+
 def linear_probe(dataset: Path, max_length: int = 256) -> dict:
     """Holdout accuracy of a logistic regression on frozen MiniLM vectors: which pooling carries
     the sentiment before any fine-tuning ([CLS] through the pooler, or the masked mean)."""
@@ -133,7 +162,7 @@ def linear_probe(dataset: Path, max_length: int = 256) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "probe"))
+    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "windows", "probe"))
     parser.add_argument("--task", choices=("ner", "sentiment"), action="append")
     parser.add_argument("--only", help="run only the grid entry of this name")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-accuracy"))
@@ -162,6 +191,14 @@ def main() -> None:
             if task == "ner" and (directory / "metrics.json").is_file():
                 record({"stage": "decoding", "name": name, "task": task, "options": extra,
                         **rescore_decodings(directory)})
+    elif args.stage == "windows":
+        for name, task, extra in HOLDOUT_GRID:
+            directory = args.workdir / f"run-{name}"
+            if args.only and name != args.only:
+                continue
+            if task == "sentiment" and "head+tail" not in extra and (directory / "metrics.json").is_file():
+                record({"stage": "windows", "name": name, "task": task, "options": extra,
+                        **rescore_long_texts(directory)})
     elif args.stage == "probe":
         dataset = write_holdout("sentiment", args.workdir / "holdout-sentiment")
         record({"stage": "probe", "task": "sentiment", "options": ["frozen", "--max-length", "256"],

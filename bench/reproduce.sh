@@ -10,6 +10,8 @@ data=../shared/data
 # Accuracy: hyper-parameter choice on a holdout of the training rows, then the protocol, then full data.
 python bench/accuracy.py holdout
 python bench/accuracy.py decoding
+python bench/accuracy.py windows
+python bench/accuracy.py probe
 python bench/accuracy.py protocol --workdir runs/accuracy
 python bench/accuracy.py full --workdir runs/accuracy
 # The tutorial's own recipe on the embedded model, for comparison (issue 2's figures).

@@ -40,6 +40,15 @@ def test_auto_preset_picks_small_model_values_and_user_values_win(tmp_path, tiny
     assert hyper["learning_rate"] == 1e-3 and hyper["epochs"] == SMALL["ner"].epochs
 
 
+def test_mean_pooling_only_where_it_exists():
+    from toolkit.presets import TUTORIAL, choose
+
+    assert choose("auto", "sentiment", 384, "bert").pooling == "mean"
+    assert choose("auto", "sentiment", 384, "distilbert").pooling == "cls"
+    assert choose("auto", "sentiment", 768, "bert").pooling == "cls"
+    assert choose("tutorial", "sentiment", 384, "bert") == TUTORIAL
+
+
 def test_unknown_task(capsys):
     assert "unknown task 'pos': expected one of ner, sentiment" in cli_error(capsys, "train", "pos")
 

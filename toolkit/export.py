@@ -297,11 +297,15 @@ def model_card(manifest: dict) -> str:
                     f"{v['size_bytes'] / 1e6:.1f} | {v['parity']['max_abs_diff']:.2e} | "
                     f"{v['parity']['label_agreement']:.4f} | {'-' if value is None else f'{value:.4f}'} | "
                     f"{v['drop_points']:.2f} |")
+    pooling = ([f"Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
+                "checkpoint loads with `toolkit.heads.load_model` (transformers' "
+                "AutoModelForSequenceClassification would read [CLS] instead).", ""]
+               if manifest.get("pooling") == "mean" else [])
     data = (f"{evaluation['examples']} examples of `{evaluation['dataset']}` ({evaluation['split']})"
             if evaluation.get("dataset") else "built-in sentences (the training data was not available)")
     return "\n".join([
         f"# {manifest['task']} model ({manifest['model_type']}, from {manifest['base_model']})", "",
-        f"Labels: {', '.join(manifest['labels'])}. Max length: {manifest['max_length']} tokens.", "",
+        f"Labels: {', '.join(manifest['labels'])}. Max length: {manifest['max_length']} tokens.", "", *pooling,
         f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
         "```python", "from toolkit.runtime import load", "model = load(\"path/to/this/bundle\")",
         "```", "",

@@ -46,9 +46,10 @@ def with_task_defaults(task: Task, cfg: TrainConfig) -> TrainConfig:
     )
 
 
-def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int) -> presets.HyperParameters:
+def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int,
+                            model_type: str = "bert") -> presets.HyperParameters:
     """The preset's values, overridden by every option the user set."""
-    chosen = presets.choose(cfg.preset, task.name, hidden_size)
+    chosen = presets.choose(cfg.preset, task.name, hidden_size, model_type)
     overrides = {k: getattr(cfg, k) for k in asdict(chosen) if getattr(cfg, k) is not None}
     return replace(chosen, **overrides)
 
@@ -102,7 +103,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     model_config = AutoConfig.from_pretrained(model_path)
     cfg = replace(cfg, max_length=effective_max_length(cfg.max_length, model_config, tokenizer))
-    hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768))
+    hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768), model_config.model_type)
     cfg = replace(cfg, truncation=hyper.truncation)
     log.info("hyper-parameters: %s", hyper)
 
