@@ -39,6 +39,9 @@ HOLDOUT_GRID = [
     # Session 2: ideas left untried by the first round.
     ("sent-mean-lr1e-4-3ep-256", "sentiment", ["--learning-rate", "1e-4", "--epochs", "3", "--max-length", "256",
                                                "--warmup-ratio", "0.1", "--pooling", "mean"]),
+    ("sent-mean-windows-2ep-256", "sentiment", ["--learning-rate", "1e-4", "--epochs", "2", "--max-length", "256",
+                                                "--warmup-ratio", "0.1", "--pooling", "mean", "--truncation",
+                                                "windows"]),
     ("llrd0.8-head10-lr3e-4", "ner", ["--learning-rate", "3e-4", "--layer-lr-decay", "0.8",
                                       "--head-lr-multiplier", "10"]),
     ("swap1-3ep", "ner", ["--augment-copies", "1", "--epochs", "3"]),

@@ -16,12 +16,20 @@ def accuracy_rows() -> list[str]:
             lines.append(f"| decoding | {row['name']} | ner | argmax {row['argmax']:.4f} / viterbi "
                          f"{row['viterbi']:.4f} | | | re-scored holdout |")
             continue
+        if row["stage"] == "windows":
+            lines.append(f"| windows | {row['name']} | sentiment | | head {row['head']:.3f} / windows "
+                         f"{row['windows']:.3f} | | re-scored holdout |")
+            continue
+        if row["stage"] == "probe":
+            lines.append(f"| probe | frozen MiniLM | sentiment | | [CLS] {row['cls']:.3f} / mean {row['mean']:.3f} | | "
+                         "logistic regression, holdout |")
+            continue
         hyper = row.get("hyperparameters") or {}
         options = " ".join(row.get("options") or []) or "(defaults)"
         lines.append(f"| {row['stage']} | {row.get('name', '')} | {row['task']} | {row['f1']:.4f} | "
                      f"{row['accuracy']:.4f} | {row['train_runtime_s']:.0f} | {options} lr={hyper.get('learning_rate')} "
                      f"epochs={hyper.get('epochs')} decoding={hyper.get('decoding') or 'argmax'} "
-                     f"truncation={hyper.get('truncation', 'head')} |")
+                     f"truncation={hyper.get('truncation', 'head')} pooling={hyper.get('pooling', 'cls')} |")
     return lines
 
 

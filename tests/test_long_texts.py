@@ -57,3 +57,11 @@ def test_reported_accuracy_is_what_the_runtime_answers(tmp_path, tiny_base):
     assert result.metrics["accuracy"] == runtime_accuracy
     assert manifest["variants"]["fp32"]["accuracy"]["accuracy"] == runtime_accuracy
     assert manifest["variants"]["fp32"]["parity"]["examples"] == 24
+
+
+def test_training_on_windows_sees_every_part_of_long_texts(tmp_path, tiny_base):
+    data = write_long_reviews(tmp_path / "data")
+    result = run_train("sentiment", tiny_base, data, tmp_path / "checkpoint", "--max_steps", 2,
+                       "--max_length", 16, "--truncation", "windows")
+    assert result.metrics["train_inputs"] > 2 * result.metrics["train_examples"] == 120
+    assert result.metrics["eval_inputs"] > 2 * result.metrics["eval_examples"]

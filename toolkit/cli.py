@@ -38,8 +38,9 @@ def _add_train(commands) -> None:
     parser.add_argument("--lr-scheduler", help="a transformers scheduler name, e.g. linear, cosine")
     parser.add_argument("--decoding", choices=("argmax", "viterbi"),
                         help="NER tags: per-token arg-max, or the best B-/I-consistent path")
-    parser.add_argument("--truncation", choices=("head", "head+tail"),
-                        help="sentiment: keep the start of long texts, or their start and end")
+    parser.add_argument("--truncation", choices=("head", "head+tail", "windows"),
+                        help="sentiment: train on the start of long texts, their start and end, or all of "
+                             "them in overlapping windows")
     parser.add_argument("--layer-lr-decay", type=float,
                         help="learning rate multiplier per layer down from the top (1: off)")
     parser.add_argument("--head-lr-multiplier", type=float, help="the task head's rate over --learning-rate")

@@ -21,7 +21,7 @@ class TrainConfig:
     warmup_ratio: float | None = None
     lr_scheduler: str | None = None
     decoding: str | None = None  # NER: "argmax" | "viterbi"
-    truncation: str | None = None  # sentiment: "head" | "head+tail"
+    truncation: str | None = None  # sentiment: "head" | "head+tail" | "windows"
     layer_lr_decay: float | None = None
     head_lr_multiplier: float | None = None
     augment_copies: int | None = None

@@ -21,7 +21,7 @@ class HyperParameters:
     warmup_ratio: float
     lr_scheduler: str
     decoding: str  # NER: "argmax" per token, or "viterbi" (B-/I- constrained; see runtime/bio.py)
-    truncation: str = "head"  # sentiment: "head", or "head+tail" of texts longer than max_length
+    truncation: str = "head"  # sentiment: "head", "head+tail" or "windows" of texts longer than max_length
     layer_lr_decay: float = 1.0  # < 1: lower layers learn slower (see param_groups.py)
     head_lr_multiplier: float = 1.0  # the task head's rate, as a multiple of learning_rate
     augment_copies: int = 0  # NER: mention-swapped copies of each training sentence (augment.py)

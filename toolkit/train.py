@@ -184,6 +184,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         eval_runtime_s=round(eval_runtime_s, 2),
         train_examples=len(data.train),
         train_rows_with_augmentation=len(train_rows),
+        train_inputs=len(train_set),  # more than the rows where long texts were cut into windows
         eval_examples=len(data.eval),
         eval_inputs=len(eval_set),  # more than eval_examples where long texts were read in windows
         eval_split=data.eval_split,

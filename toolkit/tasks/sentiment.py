@@ -13,14 +13,15 @@ def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
     `truncation="head+tail"` the first quarter and the end of a long text, where reviews tend to
     give their verdict (Sun et al., 2019, "How to Fine-Tune BERT for Text Classification?").
 
-    With `cfg.for_evaluation`, a head-trained model reads long texts as the runtime does: in
-    overlapping windows, one row each, tagged with its text's `example_index`
-    (evaluate.average_windows puts them back together)."""
+    With `truncation="windows"`, or `cfg.for_evaluation` for a model not trained on head+tail,
+    long texts are read as the runtime reads them: in overlapping windows, one row each, tagged
+    with the text's `example_index` (evaluate.average_windows puts them back together). Training
+    on windows shows the model the ends of long reviews too, labelled with the review's label."""
     if getattr(cfg, "truncation", "head") == "head+tail":
         encoded = tokenizer(batch[cfg.text_column], truncation=False, verbose=False)
         for key in [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]:
             encoded[key] = [head_tail(row, cfg.max_length) for row in encoded[key]]
-    elif getattr(cfg, "for_evaluation", False):
+    elif getattr(cfg, "for_evaluation", False) or getattr(cfg, "truncation", "head") == "windows":
         room = cfg.max_length - tokenizer.num_special_tokens_to_add()
         encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length,
                             stride=window_overlap(room), return_overflowing_tokens=True)
