@@ -5,6 +5,7 @@
     python bench/accuracy.py full      # --train-size all (CoNLL only), evaluated on the whole validation
     python bench/accuracy.py decoding  # holdout NER runs re-scored with argmax and Viterbi decoding
     python bench/accuracy.py windows   # holdout sentiment runs re-scored: head only vs all windows
+    python bench/accuracy.py ensemble  # NER: holdout F1 of averaged probabilities of several holdout runs
     python bench/accuracy.py probe     # sentiment: frozen MiniLM, linear probe on [CLS] vs mean pooling
 
 Hyper-parameters are chosen on the holdout only (never on the 500 evaluation rows). Every
@@ -130,6 +131,33 @@ def rescore_long_texts(checkpoint_dir: Path) -> dict:
             "windows": score(checkpoint.task, logits, features, checkpoint.labels)["accuracy"]}
 
 
+ENSEMBLES = [["lr2e-4-5ep", "lr2e-4-5ep-seed43"], ["lr2e-4-5ep", "lr2e-4-5ep-seed43", "llrd0.8-head10-lr2e-4"]]
+
+
+def ensemble_f1(checkpoint_dirs: list[Path]) -> float:
+    """Holdout entity F1 (Viterbi) of the mean of several NER checkpoints' tag probabilities."""
+    import numpy as np
+    from transformers import AutoTokenizer
+
+    from toolkit.backends import TorchBackend
+    from toolkit.checkpoint import evaluation_split, inspect_checkpoint
+    from toolkit.evaluate import collect_logits, encode_examples, score
+    from toolkit.runtime.entities import softmax
+
+    checkpoint = inspect_checkpoint(checkpoint_dirs[0])
+    rows, description = evaluation_split(checkpoint)  # the same 200 rows for all: one encoding
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dirs[0])
+    features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
+                               description["label_column"], 512, description["label_all_tokens"])
+    summed = None
+    for directory in checkpoint_dirs:
+        backend = TorchBackend(directory, checkpoint.task.model_class)
+        probabilities = [softmax(x) for x in collect_logits(backend.logits, features, 32, backend.input_names)]
+        summed = probabilities if summed is None else [a + b for a, b in zip(summed, probabilities)]
+    mean_log = [np.log(x / len(checkpoint_dirs)) for x in summed]
+    return score(checkpoint.task, mean_log, features, checkpoint.labels, "viterbi")["f1"]
+
+
 def linear_probe(dataset: Path, max_length: int = 256) -> dict:
     """Holdout accuracy of a logistic regression on frozen MiniLM vectors: which pooling carries
     the sentiment before any fine-tuning ([CLS] through the pooler, or the masked mean)."""
@@ -165,7 +193,7 @@ def linear_probe(dataset: Path, max_length: int = 256) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "windows", "probe"))
+    parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "windows", "ensemble", "probe"))
     parser.add_argument("--task", choices=("ner", "sentiment"), action="append")
     parser.add_argument("--only", help="run only the grid entry of this name")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-accuracy"))
@@ -202,6 +230,10 @@ def main() -> None:
             if task == "sentiment" and "head+tail" not in extra and (directory / "metrics.json").is_file():
                 record({"stage": "windows", "name": name, "task": task, "options": extra,
                         **rescore_long_texts(directory)})
+    elif args.stage == "ensemble":
+        for names in ENSEMBLES:
+            record({"stage": "ensemble", "name": "+".join(names), "task": "ner",
+                    "viterbi": ensemble_f1([args.workdir / f"run-{name}" for name in names])})
     elif args.stage == "probe":
         dataset = write_holdout("sentiment", args.workdir / "holdout-sentiment")
         record({"stage": "probe", "task": "sentiment", "options": ["frozen", "--max-length", "256"],

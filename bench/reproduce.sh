@@ -11,6 +11,7 @@ data=../shared/data
 python bench/accuracy.py holdout
 python bench/accuracy.py decoding
 python bench/accuracy.py windows
+python bench/accuracy.py ensemble
 python bench/accuracy.py probe
 python bench/accuracy.py protocol --workdir runs/accuracy
 python bench/accuracy.py full --workdir runs/accuracy

@@ -20,6 +20,10 @@ def accuracy_rows() -> list[str]:
             lines.append(f"| windows | {row['name']} | sentiment | | head {row['head']:.3f} / windows "
                          f"{row['windows']:.3f} | | re-scored holdout |")
             continue
+        if row["stage"] == "ensemble":
+            lines.append(f"| ensemble | {row['name']} | ner | viterbi {row['viterbi']:.4f} | | | "
+                         "mean of the runs' probabilities, holdout |")
+            continue
         if row["stage"] == "probe":
             lines.append(f"| probe | frozen MiniLM | sentiment | | [CLS] {row['cls']:.3f} / mean {row['mean']:.3f} | | "
                          "logistic regression, holdout |")
