@@ -2,6 +2,8 @@
 
 import pytest
 
+import toolkit.param_groups
+
 from tests.conftest import run_train, tiny_config
 
 
@@ -27,8 +29,21 @@ def test_rates_fall_by_layer_and_the_head_learns_fastest():
     assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
 
 
-def test_training_uses_the_groups_and_records_them(tmp_path, tiny_base, ner_data):
+def test_training_uses_the_groups_and_records_them(tmp_path, tiny_base, ner_data, monkeypatch):
+    import toolkit.train
+
+    made = []
+
+    def recording(*args, **kwargs):
+        made.append(toolkit.param_groups.layerwise_adamw(*args, **kwargs))
+        return made[-1]
+
+    monkeypatch.setattr(toolkit.train, "layerwise_adamw", recording)
     result = run_train("ner", tiny_base, ner_data, tmp_path / "out", "--layer_lr_decay", 0.8,
                        "--head_lr_multiplier", 5.0)
+    rates = sorted({group["initial_lr"] for group in made[0].param_groups})
+    lr = result.metrics["hyperparameters"]["learning_rate"]
+    assert len(made) == 1
+    assert rates == pytest.approx([lr * 0.8 ** 2, lr * 0.8, lr, 5 * lr])  # embeddings, layer 0, layer 1, head
     assert result.metrics["hyperparameters"]["layer_lr_decay"] == 0.8
     assert result.metrics["hyperparameters"]["head_lr_multiplier"] == 5.0

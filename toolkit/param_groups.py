@@ -42,3 +42,13 @@ def parameter_groups(model, learning_rate: float, weight_decay: float, layer_dec
         decay = 0.0 if name.endswith(_NO_DECAY) else weight_decay
         groups.setdefault((rate, decay), []).append(parameter)
     return [{"params": params, "lr": rate, "weight_decay": decay} for (rate, decay), params in groups.items()]
+
+
+def layerwise_adamw(model, learning_rate: float, weight_decay: float, layer_decay: float, head_multiplier: float,
+                    args):
+    """torch's AdamW over `parameter_groups`, with the betas and epsilon of Trainer's `args`."""
+    import torch
+
+    groups = parameter_groups(model, learning_rate, weight_decay, layer_decay, head_multiplier)
+    return torch.optim.AdamW(groups, lr=learning_rate, betas=(args.adam_beta1, args.adam_beta2),
+                             eps=args.adam_epsilon)

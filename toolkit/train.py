@@ -19,7 +19,7 @@ from toolkit.errors import ToolkitError
 from toolkit.evaluate import average_windows
 from toolkit.heads import model_class_for
 from toolkit.models import resolve_model
-from toolkit.param_groups import parameter_groups
+from toolkit.param_groups import layerwise_adamw
 from toolkit.tasks import Task
 
 log = logging.getLogger(__name__)
@@ -72,6 +72,18 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def training_rows(task: Task, data, cfg: TrainConfig, hyper: presets.HyperParameters):
+    """The training split, followed by mention-swapped copies of its sentences if asked (NER)."""
+    if not hyper.augment_copies:
+        return data.train
+    if task.decode != "entities":
+        raise ToolkitError("--augment-copies swaps entity mentions: it is for NER only.")
+    rows = augment_ner_split(data.train, cfg.text_column, cfg.label_column, data.labels, hyper.augment_copies,
+                             seed=cfg.seed)
+    log.info("training rows with mention-swapped copies: %d", len(rows))
+    return rows
+
+
 def _collator(task: Task, tokenizer):
     from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
 
@@ -113,13 +125,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         return split.map(lambda b: task.preprocess(b, tokenizer, labels, options), batched=True,
                          remove_columns=split.column_names)
 
-    train_rows = data.train
-    if hyper.augment_copies:
-        if task.decode != "entities":
-            raise ToolkitError("--augment-copies swaps entity mentions: it is for NER only.")
-        train_rows = augment_ner_split(data.train, cfg.text_column, cfg.label_column, labels,
-                                       hyper.augment_copies, seed=cfg.seed)
-        log.info("training rows with mention-swapped copies: %d", len(train_rows))
+    train_rows = training_rows(task, data, cfg, hyper)
     # Evaluation reads the texts as the runtime will (sentiment: long texts in windows).
     eval_options = SimpleNamespace(**vars(cfg), for_evaluation=True)
     train_set = tokenize(train_rows, cfg)
@@ -158,13 +164,10 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         ddp_backend="gloo" if on_cpu and distributed else None,
         ddp_find_unused_parameters=False,
     )
-    optimizer = None
+    optimizer = None  # None: Trainer's own AdamW, one rate for all
     if hyper.layer_lr_decay != 1.0 or hyper.head_lr_multiplier != 1.0:
-        # Trainer's own AdamW settings, with one rate per layer (see param_groups.py).
-        optimizer = torch.optim.AdamW(
-            parameter_groups(model, hyper.learning_rate, hyper.weight_decay, hyper.layer_lr_decay,
-                             hyper.head_lr_multiplier),
-            lr=hyper.learning_rate, betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)
+        optimizer = layerwise_adamw(model, hyper.learning_rate, hyper.weight_decay, hyper.layer_lr_decay,
+                                    hyper.head_lr_multiplier, args)
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
                       data_collator=_collator(task, tokenizer), optimizers=(optimizer, None))
     started = time.perf_counter()
