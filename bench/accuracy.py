@@ -196,6 +196,7 @@ def main() -> None:
     parser.add_argument("stage", choices=("holdout", "protocol", "full", "decoding", "windows", "ensemble", "probe"))
     parser.add_argument("--task", choices=("ner", "sentiment"), action="append")
     parser.add_argument("--only", help="run only the grid entry of this name")
+    parser.add_argument("--checkpoint", type=Path, help="windows: re-score this sentiment checkpoint only")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/toolkit-accuracy"))
     parser.add_argument("--sentiment-options", default="--max-length 256",
                         help="extra options for the sentiment protocol run (CPU: shorter inputs)")
@@ -222,6 +223,9 @@ def main() -> None:
             if task == "ner" and (directory / "metrics.json").is_file():
                 record({"stage": "decoding", "name": name, "task": task, "options": extra,
                         **rescore_decodings(directory)})
+    elif args.stage == "windows" and args.checkpoint:
+        record({"stage": "windows", "name": args.checkpoint.name, "task": "sentiment",
+                **rescore_long_texts(args.checkpoint)})
     elif args.stage == "windows":
         for name, task, extra in HOLDOUT_GRID:
             directory = args.workdir / f"run-{name}"
