@@ -3,7 +3,7 @@
 `mean` pooling classifies the average of the last layer's token vectors instead of the [CLS]
 vector. Sentence-embedding models such as all-MiniLM-L6-v2 were trained to be read that way: a
 frozen logistic-regression probe on 800 IMDB reviews scored 0.79 on 200 held-out ones with the
-mean and 0.67 with [CLS] (bench/results/accuracy.jsonl). A checkpoint records its pooling in
+mean and 0.675 with [CLS] (bench/results/accuracy.jsonl). A checkpoint records its pooling in
 `config.toolkit_pooling`; a plain transformers class would load it silently wrong (with [CLS]),
 so training, export, bench and evaluation all load through `load_model`.
 """
