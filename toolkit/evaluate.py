@@ -6,6 +6,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from toolkit.runtime.windows import average_probabilities
 from toolkit.tasks import Task
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -67,16 +68,10 @@ def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
 def average_windows(logits, label_ids, example_index) -> tuple[np.ndarray, np.ndarray]:
     """Per-window class logits -> per-text log mean probabilities (the runtime's reading of a long
     text), with each text's label; texts in order of their index."""
-    logits = np.asarray(logits, dtype=np.float64)
-    probabilities = np.exp(logits - logits.max(-1, keepdims=True))
-    probabilities /= probabilities.sum(-1, keepdims=True)
     texts, position = np.unique(np.asarray(example_index), return_inverse=True)
-    sums = np.zeros((len(texts), logits.shape[-1]))
-    np.add.at(sums, position, probabilities)
-    counts = np.bincount(position, minlength=len(texts))[:, None]
     text_labels = np.zeros(len(texts), dtype=np.int64)
     text_labels[position] = np.asarray(label_ids)
-    return np.log(sums / counts), text_labels
+    return np.log(average_probabilities(logits, position, len(texts))), text_labels
 
 
 def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...],

@@ -17,6 +17,7 @@ from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.entities import Piece, decode_entities, softmax
 from toolkit.runtime.windows import (
     DEFAULT_STRIDE,
+    average_probabilities,
     load_tokenizer,
     make_head_tail_windows,
     make_windows,
@@ -155,14 +156,11 @@ class SentimentPredictor(Predictor):
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
         tokenized = tokenize(self.tokenizer, texts)
+        if not texts:
+            return []
         windows, outputs = self._window_scores(tokenized, batch_size, head_tail=self.long_texts == "head+tail")
-        sums = np.zeros((len(texts), len(self.labels)), dtype=np.float64)
-        counts = np.zeros(len(texts))
-        for window, logits in zip(windows, outputs):
-            sums[window.text_index] += softmax(np.asarray(logits, dtype=np.float64))
-            counts[window.text_index] += 1
         answers = []
-        for probabilities in sums / counts[:, None]:
+        for probabilities in average_probabilities(outputs, [w.text_index for w in windows], len(texts)):
             best = int(probabilities.argmax())
             answers.append({"label": self.labels[best], "score": float(probabilities[best]),
                             "scores": {name: float(p) for name, p in zip(self.labels, probabilities)}})

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.runtime.entities import softmax
+
 
 @dataclass
 class Window:
@@ -118,6 +120,14 @@ def merge_token_scores(length: int, windows: list[Window], scores: list[np.ndarr
                 best_margin[position] = margin
                 merged[position] = content[offset]
     return merged
+
+
+def average_probabilities(window_logits, text_index, texts: int) -> np.ndarray:
+    """Class probabilities of each of `texts` texts: the mean softmax of its windows' logits."""
+    probabilities = softmax(np.asarray(window_logits, dtype=np.float64))
+    sums = np.zeros((texts, probabilities.shape[-1]))
+    np.add.at(sums, np.asarray(text_index), probabilities)
+    return sums / np.bincount(text_index, minlength=texts)[:, None]
 
 
 def pad_batch(windows: list[Window], input_names: list[str], pad_id: int) -> dict[str, np.ndarray]:
