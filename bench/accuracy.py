@@ -87,21 +87,38 @@ def summary(metrics: dict) -> dict:
     return {k: metrics.get(k) for k in ("f1", "accuracy", "train_runtime_s", "wall_s", "hyperparameters")}
 
 
-def rescore_decodings(checkpoint_dir: Path) -> dict:
-    """Entity F1 of one NER checkpoint on its own evaluation rows, decoded both ways."""
+def own_evaluation_rows(checkpoint_dir: Path, max_length: int | None = None):
+    """A checkpoint and its own evaluation rows, encoded as toolkit evaluates them (at the
+    training's max length unless `max_length` is given)."""
     from transformers import AutoTokenizer
 
-    from toolkit.backends import TorchBackend
     from toolkit.checkpoint import evaluation_split, inspect_checkpoint
-    from toolkit.evaluate import collect_logits, encode_examples, score
+    from toolkit.evaluate import encode_examples
 
     checkpoint = inspect_checkpoint(checkpoint_dir)
     rows, description = evaluation_split(checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
+    max_length = max_length or checkpoint.training["options"]["max_length"]
     features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
-                               description["label_column"], 512, description["label_all_tokens"])
-    pytorch = TorchBackend(checkpoint_dir, checkpoint.task.model_class)
-    logits = collect_logits(pytorch.logits, features, 32, pytorch.input_names)
+                               description["label_column"], max_length, description["label_all_tokens"],
+                               description["truncation"])
+    return checkpoint, features
+
+
+def pytorch_logits(checkpoint_dir: Path, model_class: str, features) -> list:
+    from toolkit.backends import TorchBackend
+    from toolkit.evaluate import collect_logits
+
+    pytorch = TorchBackend(checkpoint_dir, model_class)
+    return collect_logits(pytorch.logits, features, 32, pytorch.input_names)
+
+
+def rescore_decodings(checkpoint_dir: Path) -> dict:
+    """Entity F1 of one NER checkpoint on its own evaluation rows, decoded both ways."""
+    from toolkit.evaluate import score
+
+    checkpoint, features = own_evaluation_rows(checkpoint_dir, 512)
+    logits = pytorch_logits(checkpoint_dir, checkpoint.task.model_class, features)
     return {decoding: score(checkpoint.task, logits, features, checkpoint.labels, decoding)["f1"]
             for decoding in ("argmax", "viterbi")}
 
@@ -109,19 +126,10 @@ def rescore_decodings(checkpoint_dir: Path) -> dict:
 def rescore_long_texts(checkpoint_dir: Path) -> dict:
     """Accuracy of one sentiment checkpoint on its own evaluation rows, reading long reviews by
     their first window only (as training saw them) and by all windows averaged (as the runtime does)."""
-    from transformers import AutoTokenizer
+    from toolkit.evaluate import score
 
-    from toolkit.backends import TorchBackend
-    from toolkit.checkpoint import evaluation_split, inspect_checkpoint
-    from toolkit.evaluate import collect_logits, encode_examples, score
-
-    checkpoint = inspect_checkpoint(checkpoint_dir)
-    rows, description = evaluation_split(checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
-    features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
-                               description["label_column"], checkpoint.training["options"]["max_length"])
-    pytorch = TorchBackend(checkpoint_dir, checkpoint.task.model_class)
-    logits = collect_logits(pytorch.logits, features, 32, pytorch.input_names)
+    checkpoint, features = own_evaluation_rows(checkpoint_dir)
+    logits = pytorch_logits(checkpoint_dir, checkpoint.task.model_class, features)
     first = {}  # each text's first window: what head truncation keeps
     for index, feature in enumerate(features):
         first.setdefault(feature["example_index"], index)
@@ -137,22 +145,15 @@ ENSEMBLES = [["lr2e-4-5ep", "lr2e-4-5ep-seed43"], ["lr2e-4-5ep", "lr2e-4-5ep-see
 def ensemble_f1(checkpoint_dirs: list[Path]) -> float:
     """Holdout entity F1 (Viterbi) of the mean of several NER checkpoints' tag probabilities."""
     import numpy as np
-    from transformers import AutoTokenizer
 
-    from toolkit.backends import TorchBackend
-    from toolkit.checkpoint import evaluation_split, inspect_checkpoint
-    from toolkit.evaluate import collect_logits, encode_examples, score
+    from toolkit.evaluate import score
     from toolkit.runtime.entities import softmax
 
-    checkpoint = inspect_checkpoint(checkpoint_dirs[0])
-    rows, description = evaluation_split(checkpoint)  # the same 200 rows for all: one encoding
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dirs[0])
-    features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
-                               description["label_column"], 512, description["label_all_tokens"])
+    # The same 200 rows for all (in the first run's order): one encoding.
+    checkpoint, features = own_evaluation_rows(checkpoint_dirs[0], 512)
     summed = None
     for directory in checkpoint_dirs:
-        backend = TorchBackend(directory, checkpoint.task.model_class)
-        probabilities = [softmax(x) for x in collect_logits(backend.logits, features, 32, backend.input_names)]
+        probabilities = [softmax(x) for x in pytorch_logits(directory, checkpoint.task.model_class, features)]
         summed = probabilities if summed is None else [a + b for a, b in zip(summed, probabilities)]
     mean_log = [np.log(x / len(checkpoint_dirs)) for x in summed]
     return score(checkpoint.task, mean_log, features, checkpoint.labels, "viterbi")["f1"]

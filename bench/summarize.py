@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from toolkit.tasks import TASKS
+
 RESULTS = Path(__file__).parent / "results"
 
 
@@ -39,7 +41,7 @@ def accuracy_rows() -> list[str]:
 
 def bench_rows(name: str) -> list[str]:
     report = json.loads((RESULTS / f"{name}.json").read_text())
-    metric = "f1" if report["task"] == "ner" else "accuracy"
+    metric = TASKS[report["task"]].primary_metric
     lines = [f"**{name}** ({report['environment']['cpu']}, {report['environment']['threads']} threads, "
              f"{report['environment']['runs']} runs)", "",
              f"| variant | {metric} | Δ vs PyTorch | b1 p50 ms | b1 p90 ms | b8 p50 ms | b8 seq/s | end-to-end ex/s |",

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
+from toolkit.heads import POOLINGS
 
 TASK_NAMES = ("ner", "sentiment")
 
@@ -46,7 +47,7 @@ def _add_train(commands) -> None:
     parser.add_argument("--head-lr-multiplier", type=float, help="the task head's rate over --learning-rate")
     parser.add_argument("--augment-copies", type=int,
                         help="NER: add this many mention-swapped copies of each training sentence")
-    parser.add_argument("--pooling", choices=("cls", "mean"),
+    parser.add_argument("--pooling", choices=POOLINGS,
                         help="sentiment: classify the [CLS] vector or the mean of the token vectors")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--max-length", type=int, default=512)

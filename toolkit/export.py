@@ -29,6 +29,7 @@ from toolkit.evaluate import (
 )
 from toolkit.heads import pooling_of
 from toolkit.runtime.bundle import FORMAT_VERSION, MANIFEST_FILE, sha256_of
+from toolkit.tasks import TASKS
 
 log = logging.getLogger(__name__)
 
@@ -174,9 +175,8 @@ def export(cfg: ExportConfig) -> ExportResult:
         baseline.pop("per_type", None)
     result = ExportResult(bundle_dir=target, manifest={})
     with staged_directory(target) as staging:
-        recipes = {"fp32": onnx_variants.export_fp32(checkpoint.directory, staging,
-                                                     checkpoint.task.onnx_task, cfg.opset,
-                                                     checkpoint.task.model_class)}
+        recipes = {"fp32": onnx_variants.export_fp32(pytorch.model, checkpoint.directory, staging,
+                                                     checkpoint.task.onnx_task, cfg.opset)}
         files = dict(onnx_variants.VARIANT_FILES)
         makers = [("optimized", lambda: onnx_variants.optimize(
             staging / files["fp32"], staging / files["optimized"], checkpoint.config))]
@@ -285,7 +285,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
 
 def model_card(manifest: dict) -> str:
     """A README.md for the bundle: what it is, how it was checked, how to use it."""
-    metric = "f1" if manifest["task"] == "ner" else "accuracy"
+    metric = TASKS[manifest["task"]].primary_metric
     evaluation = manifest["evaluation"]
     rows = ["| variant | file | size (MB) | max abs diff | label agreement | "
             f"{metric} | drop (points) |", "|---|---|---|---|---|---|---|"]
@@ -297,7 +297,7 @@ def model_card(manifest: dict) -> str:
                     f"{v['size_bytes'] / 1e6:.1f} | {v['parity']['max_abs_diff']:.2e} | "
                     f"{v['parity']['label_agreement']:.4f} | {'-' if value is None else f'{value:.4f}'} | "
                     f"{v['drop_points']:.2f} |")
-    pooling = ([f"Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
+    pooling = (["Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
                 "checkpoint loads with `toolkit.heads.load_model` (transformers' "
                 "AutoModelForSequenceClassification would read [CLS] instead).", ""]
                if manifest.get("pooling") == "mean" else [])

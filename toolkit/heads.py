@@ -73,4 +73,5 @@ def load_model(checkpoint_dir: Path, task_model_class: str):
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(checkpoint_dir)
-    return model_class_for(task_model_class, pooling_of(config), config.model_type).from_pretrained(checkpoint_dir)
+    model_class = model_class_for(task_model_class, pooling_of(config), config.model_type)
+    return model_class.from_pretrained(checkpoint_dir, config=config)

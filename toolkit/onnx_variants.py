@@ -22,19 +22,17 @@ OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert"
                          "xlm-roberta": "bert", "electra": "bert", "camembert": "bert", "mpnet": "bert"}
 
 
-def export_fp32(checkpoint_dir: Path, output_dir: Path, onnx_task: str, opset: int, model_class: str) -> dict:
-    """The plain ONNX graph from Optimum's exporter, with dynamic batch and sequence axes.
+def export_fp32(model, checkpoint_dir: Path, output_dir: Path, onnx_task: str, opset: int) -> dict:
+    """The plain ONNX graph of `model` (loaded from `checkpoint_dir` by toolkit.heads) from Optimum's
+    exporter, with dynamic batch and sequence axes.
 
-    The model is loaded by toolkit.heads rather than by Optimum's main_export, which would rebuild a
-    mean-pooled classifier as transformers' [CLS] one without a word of warning; the graph, config
-    and tokenizer files are what main_export writes."""
+    Optimum's main_export would load the checkpoint itself and rebuild a mean-pooled classifier as
+    transformers' [CLS] one without a word of warning; the graph, config and tokenizer files
+    written here are what main_export writes."""
     from optimum.exporters.onnx import export
     from optimum.exporters.tasks import TasksManager
     from optimum.utils.save_utils import maybe_save_preprocessors
 
-    from toolkit.heads import load_model
-
-    model = load_model(checkpoint_dir, model_class).eval()
     make_config = TasksManager.get_exporter_config_constructor(
         "onnx", model=model, task=onnx_task, library_name="transformers")
     export(model, make_config(model.config), output_dir / VARIANT_FILES["fp32"], opset=opset)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from toolkit.tasks import TASKS
+
 
 def format_table(header: list[str], rows: list[list]) -> str:
     """A plain aligned text table."""
@@ -37,7 +39,7 @@ def train_table(metrics: dict) -> str:
 
 def export_table(manifest: dict) -> str:
     """Per variant of a bundle: size, parity against PyTorch, and the task metric."""
-    metric = "f1" if manifest["task"] == "ner" else "accuracy"
+    metric = TASKS[manifest["task"]].primary_metric
     baseline = (manifest["evaluation"] or {}).get("pytorch")
     rows = [["pytorch", None, None, None, baseline[metric] if baseline else None, None]]
     for name, v in manifest["variants"].items():
@@ -70,7 +72,7 @@ BENCH_HEADER = ["variant", "f1", "accuracy", "delta", "batch", "seq", "p50_ms", 
 
 
 def result_metric(result) -> str:
-    return "f1" if result.task == "ner" else "accuracy"
+    return TASKS[result.task].primary_metric
 
 
 def bench_table(result) -> str:
