@@ -90,24 +90,15 @@ def summary(metrics: dict) -> dict:
 def own_evaluation_rows(checkpoint_dir: Path, max_length: int | None = None):
     """A checkpoint and its own evaluation rows, encoded as toolkit evaluates them (at the
     training's max length unless `max_length` is given)."""
-    from transformers import AutoTokenizer
-
-    from toolkit.checkpoint import evaluation_split, inspect_checkpoint
-    from toolkit.evaluate import encode_examples
+    from toolkit.checkpoint import evaluation_set, inspect_checkpoint
 
     checkpoint = inspect_checkpoint(checkpoint_dir)
-    rows, description = evaluation_split(checkpoint)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
-    max_length = max_length or checkpoint.training["options"]["max_length"]
-    features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels, description["text_column"],
-                               description["label_column"], max_length, description["label_all_tokens"],
-                               description["truncation"])
-    return checkpoint, features
+    return checkpoint, evaluation_set(checkpoint, max_length=max_length).features
 
 
 def pytorch_logits(checkpoint_dir: Path, model_class: str, features) -> list:
     from toolkit.backends import TorchBackend
-    from toolkit.evaluate import collect_logits
+    from toolkit.scoring import collect_logits
 
     pytorch = TorchBackend(checkpoint_dir, model_class)
     return collect_logits(pytorch.logits, features, 32, pytorch.input_names)
@@ -115,7 +106,7 @@ def pytorch_logits(checkpoint_dir: Path, model_class: str, features) -> list:
 
 def rescore_decodings(checkpoint_dir: Path) -> dict:
     """Entity F1 of one NER checkpoint on its own evaluation rows, decoded both ways."""
-    from toolkit.evaluate import score
+    from toolkit.scoring import score
 
     checkpoint, features = own_evaluation_rows(checkpoint_dir, 512)
     logits = pytorch_logits(checkpoint_dir, checkpoint.task.model_class, features)
@@ -126,7 +117,7 @@ def rescore_decodings(checkpoint_dir: Path) -> dict:
 def rescore_long_texts(checkpoint_dir: Path) -> dict:
     """Accuracy of one sentiment checkpoint on its own evaluation rows, reading long reviews by
     their first window only (as training saw them) and by all windows averaged (as the runtime does)."""
-    from toolkit.evaluate import score
+    from toolkit.scoring import score
 
     checkpoint, features = own_evaluation_rows(checkpoint_dir)
     logits = pytorch_logits(checkpoint_dir, checkpoint.task.model_class, features)
@@ -146,8 +137,8 @@ def ensemble_f1(checkpoint_dirs: list[Path]) -> float:
     """Holdout entity F1 (Viterbi) of the mean of several NER checkpoints' tag probabilities."""
     import numpy as np
 
-    from toolkit.evaluate import score
     from toolkit.runtime.entities import softmax
+    from toolkit.scoring import score
 
     # The same 200 rows for all (in the first run's order): one encoding.
     checkpoint, features = own_evaluation_rows(checkpoint_dirs[0], 512)
@@ -168,7 +159,7 @@ def linear_probe(dataset: Path, max_length: int = 256) -> dict:
     from sklearn.linear_model import LogisticRegression
     from transformers import AutoModel, AutoTokenizer
 
-    from toolkit.models import resolve_model
+    from toolkit.modeling import resolve_model
 
     path = resolve_model("minilm")
     tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()

@@ -28,7 +28,7 @@ def make(output_dir: Path, task: str, shape: str) -> Path:
         BertForTokenClassification,
     )
 
-    from toolkit.models import embedded_model_dir
+    from toolkit.modeling import embedded_model_dir
 
     torch.manual_seed(0)
     labels = LABELS[task]

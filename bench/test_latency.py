@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from toolkit.backends import OrtBackend, TorchBackend
-from toolkit.latency import synthetic_inputs
+from toolkit.bench.latency import synthetic_inputs
 
 THREADS = int(os.environ.get("TOOLKIT_BENCH_THREADS", "2"))
 SHAPES = [(1, 128), (8, 128)]
@@ -78,7 +78,7 @@ def evaluation_texts(limit: int = 500) -> list[str]:
 
         random.Random(42).shuffle(rows)
         return [" ".join(r["tokens"]) for r in rows[:limit]]
-    from toolkit.sample_data import make_sentence
+    from toolkit.data.synthetic import make_sentence
 
     rng = __import__("random").Random(0)
     return [" ".join(make_sentence(rng)[0]) for _ in range(limit)]

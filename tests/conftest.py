@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.sample_data import KINDS, TEMPLATES, write_sample_ner
+from toolkit.data.synthetic import KINDS, TEMPLATES, write_sample_ner
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Words the vocabulary lacks on purpose, so they split into several pieces.

@@ -1,7 +1,7 @@
 """Mention replacement for NER training data."""
 
 from tests.conftest import run_train
-from toolkit.augment import mention_spans, swap_mentions
+from toolkit.data.augment import mention_spans, swap_mentions
 
 ROWS = [
     ("John Smith lives in Paris".split(), ["B-PER", "I-PER", "O", "O", "B-LOC"]),

@@ -7,7 +7,7 @@ from tests.conftest import cli_error
 from toolkit.bench import bench
 from toolkit.cli import main
 from toolkit.config import BenchConfig
-from toolkit.latency import latency_row, percentiles
+from toolkit.bench.latency import latency_row, percentiles
 
 
 def quick(bundle, tmp_path, **extra):

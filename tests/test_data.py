@@ -3,7 +3,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from toolkit.conll import iob1_to_iob2, read_conll
+from toolkit.data.conll import iob1_to_iob2, read_conll
 from toolkit.data import load_task_data
 from toolkit.errors import DataError
 from toolkit.tasks import TASKS

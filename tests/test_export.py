@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import shutil
 
@@ -7,7 +8,7 @@ import pytest
 
 from tests.conftest import cli_error, export_bundle
 from toolkit.cli import main
-from toolkit.onnx_variants import count_weight_matmuls
+from toolkit.export.variants import count_weight_matmuls
 from toolkit.runtime.bundle import sha256_of
 
 BUNDLE_FILES = {"manifest.json", "README.md", "config.json", "tokenizer.json", "tokenizer_config.json",
@@ -88,25 +89,28 @@ def test_static_quantization_is_calibrated_on_training_data(tmp_path, ner_checkp
     assert "QuantizeLinear" in ops and "DequantizeLinear" in ops
 
 
-def test_failure_mid_export_leaves_no_bundle_and_no_stray_files(tmp_path, ner_checkpoint, monkeypatch):
-    from toolkit import onnx_variants
+def replace_maker(monkeypatch, name, make):
+    """Make the variant `name` with `make` instead of its own maker, for this test only."""
+    from toolkit.export.variants import VARIANTS
 
+    monkeypatch.setitem(VARIANTS, name, dataclasses.replace(VARIANTS[name], make=make))
+
+
+def test_failure_mid_export_leaves_no_bundle_and_no_stray_files(tmp_path, ner_checkpoint, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash while quantizing")
 
-    monkeypatch.setattr(onnx_variants, "quantize_int8_dynamic", broken)
+    replace_maker(monkeypatch, "int8-dynamic", broken)
     with pytest.raises(RuntimeError, match="simulated"):
         export_bundle(ner_checkpoint, tmp_path / "bundle", quantize=True)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_failed_reexport_keeps_the_existing_bundle(tmp_path, ner_bundle, ner_checkpoint, monkeypatch):
-    from toolkit import onnx_variants
-
     target = tmp_path / "bundle"
     shutil.copytree(ner_bundle, target)
     before = (target / "manifest.json").read_text()
-    monkeypatch.setattr(onnx_variants, "optimize", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    replace_maker(monkeypatch, "optimized", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
         export_bundle(ner_checkpoint, target, quantize=True)
     assert (target / "manifest.json").read_text() == before
@@ -124,19 +128,17 @@ def test_reexport_replaces_a_bundle_when_complete(tmp_path, ner_bundle, ner_chec
 def test_parity_failure_names_the_variant_and_keeps_the_others(tmp_path, ner_checkpoint, capsys, monkeypatch):
     from onnx import numpy_helper
 
-    from toolkit import onnx_variants
+    from toolkit.export.variants import optimize
 
-    real_optimize = onnx_variants.optimize
-
-    def optimize_with_a_bug(source, target, config):
-        recipe = real_optimize(source, target, config)
+    def optimize_with_a_bug(build, source, target):
+        recipe = optimize(build, source, target)
         model = onnx.load(str(target))
         bias = next(i for i in model.graph.initializer if i.name == "classifier.bias")
         bias.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(bias) + 0.5, bias.name))
         onnx.save(model, str(target))
         return recipe
 
-    monkeypatch.setattr(onnx_variants, "optimize", optimize_with_a_bug)
+    replace_maker(monkeypatch, "optimized", optimize_with_a_bug)
     with pytest.raises(SystemExit) as exit_info:
         main(["export", str(ner_checkpoint), "--quantize", "--output-dir", str(tmp_path / "b")])
     assert exit_info.value.code == 1

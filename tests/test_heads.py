@@ -14,7 +14,7 @@ def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, 
     import onnxruntime as ort
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from toolkit.heads import load_model
+    from toolkit.modeling import load_model
     from toolkit.runtime import load
 
     checkpoint = tmp_path / "checkpoint"

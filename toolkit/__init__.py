@@ -1,3 +1,10 @@
 """Fine-tune BERT-family models and ship them as fast, verified ONNX bundles."""
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError, version
+
+DISTRIBUTION = "toolkit"  # the name pyproject.toml gives the distribution
+
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"

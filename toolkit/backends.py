@@ -28,7 +28,7 @@ class TorchBackend:
     def __init__(self, checkpoint_dir: Path, model_class: str, device: str = "cpu", threads: int | None = None):
         import torch
 
-        from toolkit.heads import load_model
+        from toolkit.modeling import load_model
 
         if threads:
             torch.set_num_threads(threads)

@@ -1,21 +1,25 @@
-"""Inspect a fine-tuned checkpoint: its task, architecture, tokenizer and evaluation data."""
+"""What a checkpoint is: its task, labels, options, and the one evaluation set every check uses."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
+from toolkit.config import TrainConfig
 from toolkit.errors import DataError, ModelError, ToolkitError
-from toolkit.tasks import TASKS, Task
+from toolkit.tasks import TASKS, Task, task_of_architecture
 
 log = logging.getLogger(__name__)
 
-ARCHITECTURE_SUFFIXES = {"ForTokenClassification": "ner", "ForSequenceClassification": "sentiment"}
 # Encoders whose ONNX graphs Optimum exports and ONNX Runtime's "bert" fusions understand.
 SUPPORTED_MODEL_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "electra", "camembert")
-TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "tokenizer_config.json")
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
+METRICS_FILE = "metrics.json"  # what `toolkit train` writes next to the weights
+TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
 
 
 @dataclass
@@ -28,6 +32,15 @@ class Checkpoint:
     decoding: str = "argmax"  # how NER tags are read from logits (config.json: toolkit_decoding)
     truncation: str = "head"  # how long sentiment texts were cut (config.json: toolkit_truncation)
 
+    def option(self, name: str):
+        """A `toolkit train` option as this checkpoint was trained with (its default otherwise)."""
+        return (self.training or {}).get("options", {}).get(name, TRAIN_DEFAULTS.get(name))
+
+    @property
+    def max_length(self) -> int:
+        """The longest input: as trained, capped by the position embeddings."""
+        return int(min(getattr(self.config, "max_position_embeddings", 512), self.option("max_length")))
+
 
 def inspect_checkpoint(directory: Path) -> Checkpoint:
     """Check that `directory` is an exportable checkpoint and describe it."""
@@ -38,50 +51,56 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
                          "weights, such as the output of `toolkit train`.")
     config = AutoConfig.from_pretrained(directory)
     architectures = getattr(config, "architectures", None) or []
-    task_name = next((TASKS[t].name for a in architectures for s, t in ARCHITECTURE_SUFFIXES.items()
-                      if a.endswith(s)), None)
-    if task_name is None or config.model_type not in SUPPORTED_MODEL_TYPES:
+    # `toolkit train` records the task; other checkpoints are known by their head's class name.
+    task = TASKS.get(getattr(config, "toolkit_task", None)) or task_of_architecture(architectures)
+    if task is None or config.model_type not in SUPPORTED_MODEL_TYPES:
         raise ModelError(
             f"{directory}: architecture {architectures or config.model_type!r} is not supported; "
             f"expected a token- or sequence-classification model of type {', '.join(SUPPORTED_MODEL_TYPES)}."
         )
-    if not any((directory / name).is_file() for name in TOKENIZER_FILES[:2]):
+    if not any((directory / name).is_file() for name in TOKENIZER_FILES):
         raise ModelError(f"{directory} has no tokenizer files (tokenizer.json or vocab.txt): save the "
                          "tokenizer with the model (tokenizer.save_pretrained(DIR)).")
     if not any(directory.glob("*.safetensors")) and not any(directory.glob("*.bin")):
         raise ModelError(f"{directory} has no weights (model.safetensors): it is not a finished checkpoint.")
-    metrics_path = directory / "metrics.json"
+    metrics_path = directory / METRICS_FILE
     training = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
     labels = tuple(config.id2label[i] for i in range(config.num_labels))
-    return Checkpoint(directory=directory, task=TASKS[task_name], config=config, labels=labels,
+    return Checkpoint(directory=directory, task=task, config=config, labels=labels,
                       training=training, decoding=getattr(config, "toolkit_decoding", "argmax"),
                       truncation=getattr(config, "toolkit_truncation", "head"))
 
 
-def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: str | None = None,
-                     eval_size: str | None = None):
+@dataclass
+class EvaluationSet:
+    """Evaluation rows of a checkpoint, encoded as training encoded them, and as raw texts."""
+
+    rows: object  # datasets.Dataset, labels as ids of the checkpoint's label set
+    features: list[dict]  # model inputs with aligned labels; a long text may give several windows
+    texts: list[str]  # the rows as a runtime user would send them
+    description: dict  # dataset, split, examples, columns: what the manifest and reports record
+
+
+def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | None = None,
+                   dataset: str | None = None, split: str | None = None,
+                   eval_size: str | None = None) -> EvaluationSet | None:
     """The checkpoint's own evaluation examples (or those asked for), or None when unavailable.
 
-    Returns (datasets.Dataset, description) with labels as ids of the checkpoint's label set.
+    Without `dataset`, the data the checkpoint was trained with is used, sampled by the same
+    protocol (seed, size); when it cannot be loaded, a warning is logged and None returned.
     """
-    from toolkit.data import (
-        load_raw_splits,
-        parse_size,
-        pick_eval_split,
-        resolve_labels,
-        sample,
-    )
+    from toolkit.data import load_raw_splits, parse_size, pick_eval_split, resolve_labels, sample
+    from toolkit.scoring import split_features
 
-    options = (checkpoint.training or {}).get("options", {})
     task = checkpoint.task
-    text_column = options.get("text_column") or task.text_column
-    label_column = options.get("label_column") or task.label_column
+    text_column = checkpoint.option("text_column") or task.text_column
+    label_column = checkpoint.option("label_column") or task.label_column
     asked = dataset is not None
-    dataset = dataset or options.get("dataset")
+    dataset = dataset or checkpoint.option("dataset")
     if not dataset:
         return None
     try:
-        splits = load_raw_splits(dataset, task.eval_split)
+        splits = load_raw_splits(dataset)
     except ToolkitError as error:
         if asked:
             raise
@@ -99,9 +118,20 @@ def evaluation_split(checkpoint: Checkpoint, dataset: str | None = None, split: 
     if tuple(data_labels) != checkpoint.labels:
         raise DataError(f"dataset {dataset!r} labels {list(data_labels)} do not match the model's "
                         f"{list(checkpoint.labels)}: pass data with the labels the model was trained on.")
-    size = eval_size if eval_size is not None else options.get("eval_size", "500")
-    rows = sample(converted[name], parse_size(size), options.get("seed", 42), name)
-    return rows, {"dataset": dataset, "split": name, "examples": len(rows),
-                  "text_column": text_column, "label_column": label_column,
-                  "label_all_tokens": options.get("label_all_tokens", True),
-                  "truncation": checkpoint.truncation}
+    size = eval_size if eval_size is not None else checkpoint.option("eval_size")
+    rows = sample(converted[name], parse_size(size), checkpoint.option("seed"), name)
+    if tokenizer is None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
+    cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
+                          max_length=max_length or checkpoint.max_length,
+                          label_all_tokens=checkpoint.option("label_all_tokens"),
+                          truncation=checkpoint.truncation, for_evaluation=True)
+    batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
+    features = split_features(task.preprocess(batch, tokenizer, checkpoint.labels, cfg))
+    description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
+                   "label_column": label_column, "label_all_tokens": cfg.label_all_tokens,
+                   "truncation": checkpoint.truncation}
+    return EvaluationSet(rows=rows, features=features, texts=task.texts(rows[text_column]),
+                         description=description)

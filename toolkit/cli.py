@@ -1,151 +1,73 @@
-"""The `toolkit` command: parse options, call the library, print results."""
+"""toolkit: fine-tune a BERT-family model, export it to a verified ONNX bundle, measure it, and answer
+texts with it."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import logging
-import os
 import sys
-from pathlib import Path
+from typing import BinaryIO, TextIO
 
+import toolkit
+from toolkit import config
 from toolkit.errors import ToolkitError
-from toolkit.heads import POOLINGS
 
-TASK_NAMES = ("ner", "sentiment")
-
-
-def _int_list(value: str) -> list[int]:
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, found {value!r}") from None
+STDIN_CHUNK = 256  # stdin lines answered per batch by `toolkit predict`
 
 
-def _add_train(commands) -> None:
-    parser = commands.add_parser("train", help="Fine-tune a model on a task with Hugging Face Trainer.")
-    parser.add_argument("task", help=f"one of: {', '.join(TASK_NAMES)}")
-    parser.add_argument("--model", default="minilm",
-                        help="hub id, checkpoint directory, or 'minilm' (the embedded model; default)")
-    parser.add_argument("--dataset", help="hub id or local directory (default: the task's hub dataset)")
-    parser.add_argument("--train-size", default="1000", help="rows of train after shuffle, or 'all'")
-    parser.add_argument("--eval-size", default="500", help="rows of the evaluation split, or 'all'")
-    parser.add_argument("--preset", default="auto", choices=("auto", "tutorial"),
-                        help="hyper-parameter defaults: per-model ('auto') or the tutorial's exact ones")
-    parser.add_argument("--epochs", type=float)
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--weight-decay", type=float)
-    parser.add_argument("--warmup-ratio", type=float)
-    parser.add_argument("--lr-scheduler", help="a transformers scheduler name, e.g. linear, cosine")
-    parser.add_argument("--decoding", choices=("argmax", "viterbi"),
-                        help="NER tags: per-token arg-max, or the best B-/I-consistent path")
-    parser.add_argument("--truncation", choices=("head", "head+tail", "windows"),
-                        help="sentiment: train on the start of long texts, their start and end, or all of "
-                             "them in overlapping windows")
-    parser.add_argument("--layer-lr-decay", type=float,
-                        help="learning rate multiplier per layer down from the top (1: off)")
-    parser.add_argument("--head-lr-multiplier", type=float, help="the task head's rate over --learning-rate")
-    parser.add_argument("--augment-copies", type=int,
-                        help="NER: add this many mention-swapped copies of each training sentence")
-    parser.add_argument("--pooling", choices=POOLINGS,
-                        help="sentiment: classify the [CLS] vector or the mean of the token vectors")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--max-length", type=int, default=512)
-    parser.add_argument("--max-steps", type=int)
-    strategy = parser.add_mutually_exclusive_group()
-    strategy.add_argument("--label-all-tokens", dest="label_all_tokens", action="store_true", default=True,
-                          help="continuation pieces get the word's label, B-X as I-X (default)")
-    strategy.add_argument("--first-token-only", dest="label_all_tokens", action="store_false",
-                          help="only a word's first piece is labelled; the rest are ignored")
-    parser.add_argument("--text-column")
-    parser.add_argument("--label-column")
-    parser.add_argument("--output-dir", type=Path)
-    parser.add_argument("--resume", action="store_true", help="continue an interrupted run in --output-dir")
-    parser.add_argument("--overwrite", action="store_true", help="replace a checkpoint in --output-dir")
+def add_options(parser: argparse.ArgumentParser, options: type) -> None:
+    """One argument per field of a config dataclass, with the field's default, choices and help."""
+    for field in dataclasses.fields(options):
+        meta = field.metadata
+        default = field.default if field.default is not dataclasses.MISSING else (
+            field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
+        shown = "" if default in (None, False, True, []) else f" (default: {','.join(map(str, default)) if isinstance(default, list) else default})"
+        kwargs = {"help": meta["help"] + shown}
+        if meta["choices"]:
+            kwargs["choices"] = meta["choices"]
+        if meta["positional"]:
+            if meta["nargs"]:
+                kwargs["nargs"] = meta["nargs"]
+            parser.add_argument(field.name, type=meta["type"], **kwargs)
+            continue
+        flag = "--" + field.name.replace("_", "-")
+        if isinstance(default, bool):
+            if meta["negative"]:
+                group = parser.add_mutually_exclusive_group()
+                group.add_argument(flag, dest=field.name, action="store_true", default=default,
+                                   help=meta["help"] + " (default)")
+                negative_flag, negative_help = meta["negative"]
+                group.add_argument(negative_flag, dest=field.name, action="store_false", help=negative_help)
+            else:
+                parser.add_argument(flag, action="store_true", **kwargs)
+            continue
+        parser.add_argument(flag, type=meta["type"], default=default, **kwargs)
 
 
-def _add_export(commands) -> None:
-    parser = commands.add_parser("export", help="Export a checkpoint to a verified ONNX bundle.")
-    parser.add_argument("checkpoint", type=Path)
-    parser.add_argument("--output-dir", type=Path)
-    parser.add_argument("--quantize", action="store_true", help="add the int8-dynamic variant")
-    parser.add_argument("--static", action="store_true", help="with --quantize, add int8-static")
-    parser.add_argument("--calibration-dataset", help="hub id or directory (default: the training data)")
-    parser.add_argument("--calibration-size", type=int, default=128)
-    parser.add_argument("--fp16", action="store_true", help="add an fp16 variant (checked on CUDA)")
-    parser.add_argument("--opset", type=int, default=18)
-    parser.add_argument("--atol", type=float, default=1e-4)
-    parser.add_argument("--max-drop", type=float, default=0.5,
-                        help="metric points a quantized variant may lose and still be the default")
-
-
-def _add_bench(commands) -> None:
-    parser = commands.add_parser("bench", help="Accuracy and latency of every variant against PyTorch.")
-    parser.add_argument("bundle", type=Path)
-    parser.add_argument("--checkpoint", type=Path, help="PyTorch checkpoint (default: the bundle's source)")
-    parser.add_argument("--dataset")
-    parser.add_argument("--split")
-    parser.add_argument("--eval-size", help="rows of the split (default: as the checkpoint was evaluated, e.g. 500)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--batch-sizes", type=_int_list, default=[1, 8, 32])
-    parser.add_argument("--seq-lens", type=_int_list, default=[32, 128, 512])
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=100)
-    parser.add_argument("--variants", type=lambda v: v.split(","), help="comma-separated (default: all)")
-    parser.add_argument("--output", type=Path, default=Path("report.json"))
-
-
-def _add_predict(commands) -> None:
-    parser = commands.add_parser("predict", help="Answer texts with a bundle (arguments or stdin lines).")
-    parser.add_argument("bundle", type=Path)
-    parser.add_argument("texts", nargs="*", help="texts; none: read JSON lines or plain lines from stdin")
-    parser.add_argument("--variant", help="default: the manifest's default variant")
-    parser.add_argument("--aggregation", default="first", choices=("simple", "first", "average", "max"))
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--threads", type=int)
-    parser.add_argument("--no-verify", action="store_true", help="skip the sha256 check of the model")
-
-
-def _add_demo(commands) -> None:
-    parser = commands.add_parser(
-        "demo", help="Train, export and bench the embedded model on a synthetic NER sample, offline.")
-    parser.add_argument("--workdir", type=Path, default=Path("runs/demo"))
-    parser.add_argument("--epochs", type=float, default=3)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="toolkit", description=__doc__)
-    parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_train, _add_export, _add_bench, _add_predict, _add_demo):
-        add(commands)
-    return parser
+def options_of(args: argparse.Namespace, options: type):
+    """The config dataclass filled from parsed arguments."""
+    return options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(options)})
 
 
 def run_train(args) -> None:
     from toolkit import report
-    from toolkit.config import TrainConfig
     from toolkit.tasks import get_task
-    from toolkit.train import train
+    from toolkit.train import is_main_process, train
 
-    task = get_task(args.task)
-    options = {k: v for k, v in vars(args).items() if k not in {"command", "debug", "verbose"}}
-    result = train(task, TrainConfig(**options))
-    if int(os.environ.get("RANK", "0")) == 0:
+    cfg = options_of(args, config.TrainConfig)
+    result = train(get_task(cfg.task), cfg)
+    if is_main_process():
         print(report.train_table(result.metrics))
         print(f"checkpoint: {result.output_dir}")
 
 
 def run_export(args) -> None:
     from toolkit import report
-    from toolkit.config import ExportConfig
     from toolkit.export import export
 
-    options = {k: v for k, v in vars(args).items() if k not in {"command", "debug", "verbose"}}
-    result = export(ExportConfig(**options))
+    result = export(options_of(args, config.ExportConfig))
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     print(report.export_table(result.manifest))
@@ -157,28 +79,110 @@ def run_export(args) -> None:
 def run_bench(args) -> None:
     from toolkit import report
     from toolkit.bench import bench
-    from toolkit.config import BenchConfig
 
-    options = {k: v for k, v in vars(args).items() if k not in {"command", "debug", "verbose"}}
-    result = bench(BenchConfig(**options))
+    cfg = options_of(args, config.BenchConfig)
+    result = bench(cfg)
     print(report.bench_table(result))
-    paths = report.write_reports(result, args.output)
+    paths = report.write_reports(result, cfg.output)
     print("reports: " + ", ".join(str(p) for p in paths))
 
 
-def run_predict(args) -> None:
-    from toolkit.predict_cli import predict_lines, predict_texts
+def load_predictor(cfg: config.PredictConfig):
+    """The bundle's predictor with the options `toolkit predict` was given."""
+    from toolkit.runtime import load
 
-    if args.texts:
-        predict_texts(args, args.texts, sys.stdout)
+    predictor = load(cfg.bundle, variant=cfg.variant, verify=not cfg.no_verify, batch_size=cfg.batch_size,
+                     threads=cfg.threads)
+    if hasattr(predictor, "aggregation"):
+        predictor.aggregation = cfg.aggregation
+    return predictor
+
+
+def parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
+    """(text, None) or (None, error) for one stdin line: a JSON string, {"text": ...}, or plain text."""
+    try:
+        line = raw.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as error:
+        return None, f"line {number}: invalid UTF-8 at byte {error.start}"
+    if line[:1] in ('{', '"', '['):
+        try:
+            value = json.loads(line)
+        except json.JSONDecodeError as error:
+            return None, f"line {number}: not valid JSON ({error.msg} at column {error.colno})"
+        if isinstance(value, dict) and isinstance(value.get("text"), str):
+            return value["text"], None
+        if isinstance(value, str):
+            return value, None
+        return None, f"line {number}: expected a JSON string or an object with a \"text\" string"
+    return line, None
+
+
+def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> None:
+    """One JSON line per input line, in order; a bad line gets an error object and the rest go on."""
+    from toolkit.runtime.predict import to_json
+
+    pending: list[tuple[int, str | None, str | None]] = []
+
+    def flush() -> None:
+        texts = [text for _, text, error in pending if error is None]
+        answers = iter(predictor(texts) if texts else [])
+        for number, _, error in pending:
+            out.write(json.dumps({"line": number, "error": error}) if error else to_json(next(answers)))
+            out.write("\n")
+        out.flush()
+        pending.clear()
+
+    for number, raw in enumerate(stream, start=1):
+        text, error = parse_line(raw, number)
+        pending.append((number, text, error))
+        if len(pending) >= STDIN_CHUNK:
+            flush()
+    flush()
+
+
+def run_predict(args) -> None:
+    from toolkit.runtime.predict import to_json
+
+    cfg = options_of(args, config.PredictConfig)
+    predictor = load_predictor(cfg)
+    if cfg.texts:
+        for answer in predictor(list(cfg.texts)):
+            print(to_json(answer))
     else:
-        predict_lines(args, sys.stdin.buffer, sys.stdout)
+        predict_lines(predictor, sys.stdin.buffer, sys.stdout)
 
 
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
-    demo(args.workdir, epochs=args.epochs, echo=print)
+    cfg = options_of(args, config.DemoConfig)
+    demo(cfg.workdir, epochs=cfg.epochs, echo=print)
+
+
+# verb -> (what it does, its options, the function that runs it)
+COMMANDS = {
+    "train": ("Fine-tune a model on a task with Hugging Face Trainer.", config.TrainConfig, run_train),
+    "export": ("Export a checkpoint to a bundle of ONNX variants, each checked against PyTorch.",
+               config.ExportConfig, run_export),
+    "bench": ("Accuracy and latency of every variant of a bundle against PyTorch.", config.BenchConfig,
+              run_bench),
+    "predict": ("Answer texts with a bundle (texts as arguments, or JSON/plain lines on stdin).",
+                config.PredictConfig, run_predict),
+    "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",
+             config.DemoConfig, run_demo),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every command."""
+    parser = argparse.ArgumentParser(prog="toolkit", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"toolkit {toolkit.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (summary, options, _) in COMMANDS.items():
+        add_options(commands.add_parser(name, help=summary, description=summary), options)
+    return parser
 
 
 def _quiet_known_noise() -> None:
@@ -190,10 +194,6 @@ def _quiet_known_noise() -> None:
     logging.getLogger().addFilter(lambda record: "pre-processing before quantization" not in record.getMessage())
 
 
-COMMANDS = {"train": run_train, "export": run_export, "bench": run_bench, "predict": run_predict,
-            "demo": run_demo}
-
-
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
     args = build_parser().parse_args(argv)
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        COMMANDS[args.command](args)
+        COMMANDS[args.command][2](args)
     except ToolkitError as error:
         if args.debug:
             raise

@@ -1,68 +1,151 @@
-"""Options of each command as dataclasses; field names equal CLI flag names."""
+"""Options of each command as dataclasses: the one home of every default, choice and help line.
+
+Field names equal CLI flags (`max_length` <-> `--max-length`). toolkit/cli.py builds its parser
+from these fields, so a default, a set of choices or a help line is written here and nowhere else.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import argparse
+from dataclasses import MISSING, dataclass, field
 from pathlib import Path
+
+from toolkit.modeling import EMBEDDED_MODEL, POOLINGS
+from toolkit.runtime.bio import DECODINGS
+from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
+from toolkit.runtime.predict import PROVIDERS
+from toolkit.tasks import TASKS
+from toolkit.tasks.sentiment import TRUNCATIONS
+
+PRESETS = ("auto", "tutorial")
+DEVICES = tuple(PROVIDERS)
+
+
+def int_list(value: str) -> list[int]:
+    """Parse comma-separated integers, e.g. '1,8,32'."""
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, found {value!r}") from None
+
+
+def name_list(value: str) -> list[str]:
+    """Parse comma-separated names, e.g. 'fp32,int8-dynamic'."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def option(help: str, default=MISSING, *, type=None, choices=None, positional: bool = False, nargs=None,
+           negative: tuple[str, str] | None = None, default_factory=MISSING):
+    """A config field together with what its command-line option needs: help, type, choices.
+
+    `negative` is (flag, help) of a second flag that sets a True-by-default boolean to False.
+    """
+    metadata = {"help": help, "type": type, "choices": choices, "positional": positional, "nargs": nargs,
+                "negative": negative}
+    return field(default=default, default_factory=default_factory, metadata=metadata)
 
 
 @dataclass
 class TrainConfig:
-    task: str
-    model: str = "minilm"
-    dataset: str | None = None  # None: the task's hub dataset
-    train_size: str = "1000"
-    eval_size: str = "500"
-    preset: str = "auto"  # "auto": per-model defaults; "tutorial": the tutorial's exact settings
-    epochs: float | None = None
-    learning_rate: float | None = None
-    batch_size: int | None = None
-    weight_decay: float | None = None
-    warmup_ratio: float | None = None
-    lr_scheduler: str | None = None
-    decoding: str | None = None  # NER: "argmax" | "viterbi"
-    truncation: str | None = None  # sentiment: "head" | "head+tail" | "windows"
-    layer_lr_decay: float | None = None
-    head_lr_multiplier: float | None = None
-    augment_copies: int | None = None
-    pooling: str | None = None
-    seed: int = 42
-    max_length: int = 512
-    max_steps: int | None = None
-    label_all_tokens: bool = True
-    text_column: str | None = None
-    label_column: str | None = None
-    output_dir: Path | None = None
-    resume: bool = False
-    overwrite: bool = False
+    # No argparse choices: get_task's error names the known tasks in one line, exit code 1.
+    task: str = option(f"the task to train: {' or '.join(TASKS)}", positional=True)
+    model: str = option(f"hub id, checkpoint directory, or '{EMBEDDED_MODEL}' (the embedded all-MiniLM-L6-v2)",
+                        EMBEDDED_MODEL)
+    dataset: str | None = option("hub id or local directory of train and validation/test files "
+                                 "(default: the task's hub dataset)", None)
+    train_size: str = option("rows of train after shuffle(seed), or 'all'", "1000")
+    eval_size: str = option("rows of the evaluation split after shuffle(seed), or 'all'", "500")
+    preset: str = option("hyper-parameter defaults: per task and model size ('auto') or the tutorial's exact "
+                         "recipe; any flag you pass wins", "auto", choices=PRESETS)
+    epochs: float | None = option("training epochs (default: from --preset)", None, type=float)
+    learning_rate: float | None = option("peak learning rate (default: from --preset)", None, type=float)
+    batch_size: int | None = option("examples per training step (default: from --preset)", None, type=int)
+    weight_decay: float | None = option("AdamW weight decay (default: from --preset)", None, type=float)
+    warmup_ratio: float | None = option("share of steps spent warming the rate up (default: from --preset)",
+                                        None, type=float)
+    lr_scheduler: str | None = option("a transformers scheduler name, e.g. linear, cosine (default: from "
+                                      "--preset)", None)
+    decoding: str | None = option("ner: tags by per-token arg-max, or the best path in which every I-X "
+                                  "continues an X (default: from --preset)", None, choices=DECODINGS)
+    truncation: str | None = option("sentiment: train on the start of long texts, their start and end, or all "
+                                    "of them in overlapping windows (default: from --preset)", None,
+                                    choices=TRUNCATIONS)
+    layer_lr_decay: float | None = option("learning-rate multiplier per layer down from the top; 1 is off "
+                                          "(default: from --preset)", None, type=float)
+    head_lr_multiplier: float | None = option("the task head's rate as a multiple of --learning-rate "
+                                              "(default: from --preset)", None, type=float)
+    augment_copies: int | None = option("ner: add this many mention-swapped copies of each training sentence "
+                                        "(default: from --preset)", None, type=int)
+    pooling: str | None = option("sentiment: classify the [CLS] vector or the mean of the token vectors "
+                                 "(default: from --preset)", None, choices=POOLINGS)
+    seed: int = option("seed of the protocol's shuffle and of training", 42, type=int)
+    max_length: int = option("longest input in tokens (capped by the model's position embeddings)", 512,
+                             type=int)
+    max_steps: int | None = option("stop after this many optimizer steps (overrides --epochs)", None, type=int)
+    label_all_tokens: bool = option("ner: continuation pieces get the word's label, B-X as I-X (the tutorial's)",
+                                    True, negative=("--first-token-only", "ner: only a word's first piece is "
+                                                    "labelled; the rest are ignored"))
+    text_column: str | None = option("column of texts, or of word lists for ner (default: the task's)", None)
+    label_column: str | None = option("column of labels (default: the task's)", None)
+    output_dir: Path | None = option("where the checkpoint goes (default: runs/TASK-MODEL)", None, type=Path)
+    resume: bool = option("continue an interrupted run in --output-dir", False)
+    overwrite: bool = option("replace a checkpoint in --output-dir", False)
 
 
 @dataclass
 class ExportConfig:
-    checkpoint: Path
-    output_dir: Path | None = None
-    quantize: bool = False
-    static: bool = False
-    calibration_dataset: str | None = None
-    calibration_size: int = 128
-    fp16: bool = False
-    opset: int = 18
-    atol: float = 1e-4
-    max_drop: float = 0.5  # points of the task metric (0.5 = half a percentage point)
+    checkpoint: Path = option("a checkpoint directory made by `toolkit train` (or any fine-tuned one)",
+                              positional=True, type=Path)
+    output_dir: Path | None = option("where the bundle goes (default: exports/CHECKPOINT_NAME)", None, type=Path)
+    quantize: bool = option("add the int8-dynamic variant", False)
+    static: bool = option("with --quantize, add int8-static (activation ranges calibrated on training data)",
+                          False)
+    calibration_dataset: str | None = option("hub id or directory for --static's calibration "
+                                             "(default: the training data)", None)
+    calibration_size: int = option("examples --static calibrates on", 128, type=int)
+    fp16: bool = option("add an fp16 variant (checked on CUDA)", False)
+    opset: int = option("ONNX opset of the export", 18, type=int)
+    atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
+                         type=float)
+    max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
+                             "still be the default", 0.5, type=float)
 
 
 @dataclass
 class BenchConfig:
-    bundle: Path
-    checkpoint: Path | None = None
-    dataset: str | None = None
-    split: str | None = None
-    eval_size: str | None = None  # None: as the checkpoint was evaluated
-    device: str = "cpu"
-    batch_sizes: list[int] = field(default_factory=lambda: [1, 8, 32])
-    seq_lens: list[int] = field(default_factory=lambda: [32, 128, 512])
-    threads: int = 2
-    warmup: int = 10
-    runs: int = 100
-    output: Path = Path("report.json")
-    variants: list[str] | None = None  # None: every variant in the bundle
+    bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
+    checkpoint: Path | None = option("the PyTorch checkpoint (default: the bundle's source)", None, type=Path)
+    dataset: str | None = option("evaluation data: hub id or directory (default: the checkpoint's own)", None)
+    split: str | None = option("split of --dataset to evaluate on (default: the task's evaluation split)", None)
+    eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)",
+                                   None)
+    device: str = option("where PyTorch and ONNX Runtime run", "cpu", choices=DEVICES)
+    batch_sizes: list[int] = option("batch sizes to time, comma-separated", type=int_list,
+                                    default_factory=lambda: [1, 8, 32])
+    seq_lens: list[int] = option("sequence lengths to time, comma-separated", type=int_list,
+                                 default_factory=lambda: [32, 128, 512])
+    threads: int = option("threads for PyTorch and ONNX Runtime alike", 2, type=int)
+    warmup: int = option("untimed calls before timing each cell", 10, type=int)
+    runs: int = option("timed calls per cell", 100, type=int)
+    output: Path = option("report.json path; report.md and report.png go next to it", Path("report.json"),
+                          type=Path)
+    variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
+                                        None, type=name_list)
+
+
+@dataclass
+class PredictConfig:
+    bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
+    texts: list[str] = option("texts to answer; none: read JSON lines or plain lines from stdin", positional=True,
+                              nargs="*", default_factory=list)
+    variant: str | None = option("the variant to run (default: the manifest's default)", None)
+    aggregation: str = option("ner: how word pieces' tags become entities", "first", choices=AGGREGATIONS)
+    batch_size: int = option("texts per ONNX Runtime call", 32, type=int)
+    threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
+    no_verify: bool = option("skip the sha256 check of the model file", False)
+
+
+@dataclass
+class DemoConfig:
+    workdir: Path = option("where the demo's data, checkpoint and report go", Path("runs/demo"), type=Path)
+    epochs: float = option("training epochs on the synthetic sample", 3, type=float)

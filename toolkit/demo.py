@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Callable
 
 from toolkit.config import BenchConfig, ExportConfig, TrainConfig
-from toolkit.sample_data import write_sample_ner
+from toolkit.data.synthetic import write_sample_ner
 
 SAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Monday."
 

@@ -1,8 +1,8 @@
 """Errors the CLI turns into one clear line and exit code 1."""
 
+from toolkit.runtime.errors import BundleError, ToolkitError
 
-class ToolkitError(Exception):
-    """A problem the user can fix; the message says what was expected, found, and how to fix it."""
+__all__ = ["ToolkitError", "BundleError", "DataError", "ModelError", "ParityError"]
 
 
 class DataError(ToolkitError):
@@ -11,10 +11,6 @@ class DataError(ToolkitError):
 
 class ModelError(ToolkitError):
     """A model or checkpoint that is missing, unsupported or unreachable."""
-
-
-class BundleError(ToolkitError):
-    """An export bundle that is missing files, tampered with or of an unknown format."""
 
 
 class ParityError(ToolkitError):

@@ -1,4 +1,4 @@
-"""Render results: terminal tables, JSON, Markdown and a PNG plot."""
+"""Render results: terminal tables, JSON, Markdown, a PNG plot, and the bundle's model card."""
 
 from __future__ import annotations
 
@@ -140,3 +140,34 @@ def write_reports(result, json_path) -> list:
     plot = json_path.with_suffix(".png")
     bench_plot(result, plot)
     return [json_path, markdown, plot]
+
+
+def model_card(manifest: dict) -> str:
+    """A README.md for the bundle: what it is, how it was checked, how to use it."""
+    metric = TASKS[manifest["task"]].primary_metric
+    evaluation = manifest["evaluation"]
+    rows = ["| variant | file | size (MB) | max abs diff | label agreement | "
+            f"{metric} | drop (points) |", "|---|---|---|---|---|---|---|"]
+    if evaluation.get("pytorch"):
+        rows.append(f"| pytorch | - | - | - | - | {evaluation['pytorch'][metric]:.4f} | - |")
+    for name, v in manifest["variants"].items():
+        value = v.get("accuracy", {}).get(metric)
+        rows.append(f"| {name}{' (default)' if name == manifest['default_variant'] else ''} | {v['file']} | "
+                    f"{v['size_bytes'] / 1e6:.1f} | {v['parity']['max_abs_diff']:.2e} | "
+                    f"{v['parity']['label_agreement']:.4f} | {'-' if value is None else f'{value:.4f}'} | "
+                    f"{v['drop_points']:.2f} |")
+    pooling = (["Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
+                "checkpoint loads with `toolkit.modeling.load_model` (transformers' "
+                "AutoModelForSequenceClassification would read [CLS] instead).", ""]
+               if manifest.get("pooling") == "mean" else [])
+    data = (f"{evaluation['examples']} examples of `{evaluation['dataset']}` ({evaluation['split']})"
+            if evaluation.get("dataset") else "built-in sentences (the training data was not available)")
+    return "\n".join([
+        f"# {manifest['task']} model ({manifest['model_type']}, from {manifest['base_model']})", "",
+        f"Labels: {', '.join(manifest['labels'])}. Max length: {manifest['max_length']} tokens.", "", *pooling,
+        f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
+        "```python", "from toolkit.runtime import load", "model = load(\"path/to/this/bundle\")",
+        "```", "",
+        "Or with Optimum: `ORTModelFor...Classification.from_pretrained(DIR, file_name=\"model_optimized.onnx\")`.",
+        "", f"Made with toolkit {manifest['versions']['toolkit']}, onnxruntime "
+        f"{manifest['versions']['onnxruntime']}, on {manifest['created']}.", ""])

@@ -159,14 +159,14 @@ def test_missing_files_and_unknown_format(tmp_path, ner_bundle):
 
 
 def test_predict_reads_stdin_lines_and_reports_bad_ones(ner_bundle):
-    from toolkit.predict_cli import predict_lines
+    from toolkit.cli import load_predictor, predict_lines
+    from toolkit.config import PredictConfig
 
-    args = SimpleNamespace(bundle=ner_bundle, variant=None, aggregation="first", batch_size=4, threads=None,
-                           no_verify=False)
+    predictor = load_predictor(PredictConfig(bundle=ner_bundle, batch_size=4))
     stdin = io.BytesIO(b'Angela Merkel met John Smith in Paris .\n{"text": "Olga Petrova"}\n'
                        b'\xff\xfe broken\n{"text": oops}\n"a JSON string"\nlast line\n')
     out = io.StringIO()
-    predict_lines(args, stdin, out)
+    predict_lines(predictor, stdin, out)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert len(lines) == 6
     assert isinstance(lines[0], list) and isinstance(lines[1], list) and isinstance(lines[5], list)

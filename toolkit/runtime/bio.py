@@ -11,6 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
+DECODINGS = ("argmax", "viterbi")  # per-token arg-max, or the best B-/I--consistent path
+
 
 # Cached: decode_tags runs once per text (runtime) or sentence (metrics) over the same label set.
 @lru_cache(maxsize=16)

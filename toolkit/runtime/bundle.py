@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.errors import BundleError
+from toolkit.runtime.errors import BundleError
 
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1

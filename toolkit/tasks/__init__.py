@@ -1,8 +1,12 @@
-"""The registry of tasks: each task is data, looked up by name."""
+"""The registry of tasks: each task is data, looked up by name.
+
+A task carries everything that differs between tasks, so that nothing outside this package asks
+which kind of task it holds. Adding a task is one new file here plus one line in `TASKS`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from toolkit.errors import ToolkitError
@@ -11,17 +15,45 @@ from toolkit.errors import ToolkitError
 @dataclass(frozen=True)
 class Task:
     name: str
-    default_dataset: str
-    eval_split: str
+    default_dataset: str  # hub id `toolkit train` uses without --dataset
+    eval_split: str  # the split the protocol evaluates on
     text_column: str
     label_column: str
-    default_labels: tuple[str, ...]
-    model_class: str  # transformers class name, imported lazily
+    default_labels: tuple[str, ...]  # label names when the data gives plain ids
+    model_class: str  # transformers auto class name, imported lazily
     onnx_task: str  # Optimum exporter task name
-    preprocess: Callable  # (batch, tokenizer, labels, cfg) -> features
-    compute_metrics: Callable  # (logits, label_ids, labels) -> dict
+    collator: str  # transformers data collator class name
+    word_input: bool  # the text column holds pre-split words with one label each (CoNLL), not text
     decode: str  # how the runtime turns logits into answers: "entities" | "label"
     primary_metric: str  # the metric an export's accuracy check compares
+    preprocess: Callable  # (batch, tokenizer, labels, cfg) -> features with aligned labels
+    compute_metrics: Callable  # (logits, label_ids, labels, decoding, example_index=None) -> dict
+    score_examples: Callable  # (per-example logits, features, labels, decoding) -> dict
+    order_labels: Callable  # set of label names found in the data -> their stable order
+    # Overrides of the tutorial's recipe by model size ("small" | "large"); see toolkit/train/presets.py.
+    presets: dict = field(default_factory=dict)
+
+    @property
+    def architecture_suffix(self) -> str:
+        """What transformers' architecture names of this task end with, e.g. ForTokenClassification."""
+        return self.model_class.removeprefix("AutoModel")
+
+    def texts(self, column) -> list[str]:
+        """The raw texts of a text column, as a user of the runtime would send them."""
+        return [" ".join(words) for words in column] if self.word_input else list(column)
+
+    def flat_labels(self, column) -> list:
+        """Every label of a label column (one per word for word-level tasks)."""
+        return [label for row in column for label in row] if self.word_input else list(column)
+
+    def map_labels(self, column, convert: Callable) -> list:
+        """A label column with `convert` applied to every label."""
+        return [[convert(label) for label in row] for row in column] if self.word_input else [
+            convert(label) for label in column]
+
+    def tokenize_texts(self, tokenizer, column, max_length: int):
+        """Tokenize a text column without labels, e.g. for calibration."""
+        return tokenizer(list(column), is_split_into_words=self.word_input, truncation=True, max_length=max_length)
 
 
 def _build_registry() -> dict[str, Task]:
@@ -41,3 +73,9 @@ def get_task(name: str) -> Task:
         raise ToolkitError(
             f"unknown task {name!r}: expected one of {', '.join(sorted(TASKS))}."
         ) from None
+
+
+def task_of_architecture(architectures) -> Task | None:
+    """The task whose head one of transformers' architecture names has, if any."""
+    return next((t for a in architectures or () for t in TASKS.values() if a.endswith(t.architecture_suffix)),
+                None)

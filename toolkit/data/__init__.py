@@ -1,11 +1,12 @@
-"""Load a task's dataset from the hub or a local directory, check it, and sample it by the protocol."""
+"""Load a task's dataset (hub id or a local directory of parquet, jsonl, csv or CoNLL files), check it,
+and sample it by the protocol."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.conll import read_conll
+from toolkit.data.conll import read_conll
 from toolkit.errors import DataError
 from toolkit.hub import looks_like_path, require_hub
 from toolkit.tasks import Task
@@ -76,15 +77,15 @@ def _load_files(paths: list[Path]):
                         f"{type(error).__name__}: {error}. Fix the file's format.") from error
 
 
-def _load_local(directory: Path, eval_split: str) -> dict:
+def _load_local(directory: Path) -> dict:
     if not directory.is_dir():
         raise DataError(f"dataset path {directory} is not a directory: pass a directory holding "
                         "train and validation/test files (parquet, jsonl, csv or CoNLL text).")
     files = _split_files(directory)
-    if "train" not in files:
+    if not files:  # which splits are needed is the caller's business (training needs train)
         raise DataError(
-            f"{directory}: expected a train file (train.parquet, train.jsonl, train.csv or train.txt), "
-            f"found {sorted(p.name for p in directory.iterdir())}."
+            f"{directory}: expected files named by split (train, validation, test) in parquet, jsonl, csv "
+            f"or CoNLL text, e.g. train.parquet; found {sorted(p.name for p in directory.iterdir())}."
         )
     return {split: _load_files(paths) for split, paths in files.items()}
 
@@ -101,14 +102,14 @@ def _load_hub(name: str) -> dict:
                         "with --dataset DIR.") from error
 
 
-def load_raw_splits(dataset: str, eval_split: str) -> dict:
+def load_raw_splits(dataset: str) -> dict:
     """All splits of a hub dataset or a local directory, as `datasets.Dataset`s by split name."""
     if looks_like_path(dataset):
         path = Path(dataset).expanduser()
         if not path.exists():
             raise DataError(f"dataset path {dataset} does not exist: pass an existing directory "
                             "or a hub id such as eriktks/conll2003.")
-        return _load_local(path, eval_split)
+        return _load_local(path)
     return _load_hub(dataset)
 
 
@@ -138,45 +139,26 @@ def _declared_labels(feature) -> tuple[str, ...] | None:
     return tuple(names) if names else None
 
 
-def _label_order(names: set[str], token_level: bool) -> tuple[str, ...]:
-    """A stable label order for string labels: O first, then B-/I- pairs per entity type."""
-    if not token_level:
-        return tuple(sorted(names))
-    types = sorted({n[2:] if n[:2] in ("B-", "I-") else n for n in names if n != "O"})
-    ordered = ["O"] if "O" in names else []
-    for entity_type in types:
-        ordered += [t for t in (f"B-{entity_type}", f"I-{entity_type}") if t in names]
-        if entity_type in names:
-            ordered.append(entity_type)
-    return tuple(ordered)
-
-
 def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[str, ...], dict]:
     """Find the label set and convert string labels to ids; check ids are in range."""
-    token_level = task.decode == "entities"
     first = next(iter(splits.values()))
     declared = _declared_labels(first.features[label_column])
-    sample = first[0][label_column] if len(first) else None
-    value = sample[0] if token_level and sample else sample
-    if isinstance(value, str):
+    first_labels = task.flat_labels(first[:1][label_column])
+    if first_labels and isinstance(first_labels[0], str):
         names: set[str] = set()
         for split in splits.values():
-            for row in split[label_column]:
-                names.update(row if token_level else [row])
-        labels = _label_order(names, token_level)
+            names.update(task.flat_labels(split[label_column]))
+        labels = task.order_labels(names)
         index = {name: i for i, name in enumerate(labels)}
-        convert = (lambda row: [index[t] for t in row]) if token_level else index.__getitem__
         splits = {
-            name: split.map(lambda b: {label_column: [convert(v) for v in b[label_column]]},
+            name: split.map(lambda b: {label_column: task.map_labels(b[label_column], index.__getitem__)},
                             batched=True, features=None)
             for name, split in splits.items()
         }
         return labels, splits
     labels = declared or task.default_labels
     for name, split in splits.items():
-        values = split[label_column]
-        flat = [v for row in values for v in row] if token_level else list(values)
-        bad = [v for v in flat if not isinstance(v, int) or not 0 <= v < len(labels)]
+        bad = [v for v in task.flat_labels(split[label_column]) if not isinstance(v, int) or not 0 <= v < len(labels)]
         if bad:
             raise DataError(
                 f"{name} split: label id {bad[0]!r} is out of range for the {len(labels)} labels "
@@ -199,7 +181,7 @@ def sample(split, size: int | None, seed: int, split_name: str):
 
 def load_task_data(task: Task, cfg) -> TaskData:
     """Load, check and sample the train and evaluation splits that `cfg` describes."""
-    splits = load_raw_splits(cfg.dataset, task.eval_split)
+    splits = load_raw_splits(cfg.dataset)
     eval_name = pick_eval_split(splits, task.eval_split)
     chosen = {"train": splits.get("train"), eval_name: splits[eval_name]}
     if chosen["train"] is None:

@@ -11,21 +11,19 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
-from toolkit import presets
-from toolkit.augment import augment_ner_split
+from toolkit.checkpoint import METRICS_FILE
 from toolkit.config import TrainConfig
 from toolkit.data import load_task_data
+from toolkit.data.augment import augment_ner_split
 from toolkit.errors import ToolkitError
-from toolkit.evaluate import average_windows
-from toolkit.heads import model_class_for
-from toolkit.models import resolve_model
-from toolkit.param_groups import layerwise_adamw
+from toolkit.modeling import model_class_for, resolve_model
 from toolkit.tasks import Task
+from toolkit.train import presets
+from toolkit.train.param_groups import layerwise_adamw
 
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = ".checkpoints"  # Trainer's resumable state, removed once training completes
-METRICS_FILE = "metrics.json"
 
 
 @dataclass
@@ -49,7 +47,7 @@ def with_task_defaults(task: Task, cfg: TrainConfig) -> TrainConfig:
 def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int,
                             model_type: str = "bert") -> presets.HyperParameters:
     """The preset's values, overridden by every option the user set."""
-    chosen = presets.choose(cfg.preset, task.name, hidden_size, model_type)
+    chosen = presets.choose(cfg.preset, task, hidden_size, model_type)
     overrides = {k: getattr(cfg, k) for k in asdict(chosen) if getattr(cfg, k) is not None}
     return replace(chosen, **overrides)
 
@@ -76,20 +74,12 @@ def training_rows(task: Task, data, cfg: TrainConfig, hyper: presets.HyperParame
     """The training split, followed by mention-swapped copies of its sentences if asked (NER)."""
     if not hyper.augment_copies:
         return data.train
-    if task.decode != "entities":
+    if not task.word_input:
         raise ToolkitError("--augment-copies swaps entity mentions: it is for NER only.")
     rows = augment_ner_split(data.train, cfg.text_column, cfg.label_column, data.labels, hyper.augment_copies,
                              seed=cfg.seed)
     log.info("training rows with mention-swapped copies: %d", len(rows))
     return rows
-
-
-def _collator(task: Task, tokenizer):
-    from transformers import DataCollatorForTokenClassification, DataCollatorWithPadding
-
-    if task.decode == "entities":
-        return DataCollatorForTokenClassification(tokenizer)
-    return DataCollatorWithPadding(tokenizer)
 
 
 def effective_max_length(requested: int, model_config, tokenizer) -> int:
@@ -104,6 +94,8 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     """Fine-tune `cfg.model` on `task` and write a checkpoint with metrics.json to `cfg.output_dir`."""
     import datasets
     import transformers
+
+    import toolkit
     from transformers import AutoConfig, AutoTokenizer, Trainer, TrainingArguments
 
     datasets.disable_progress_bars()  # Trainer's own bar is the one that matters
@@ -169,7 +161,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         optimizer = layerwise_adamw(model, hyper.learning_rate, hyper.weight_decay, hyper.layer_lr_decay,
                                     hyper.head_lr_multiplier, args)
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
-                      data_collator=_collator(task, tokenizer), optimizers=(optimizer, None))
+                      data_collator=getattr(transformers, task.collator)(tokenizer), optimizers=(optimizer, None))
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=True if cfg.resume else None)
     train_runtime_s = time.perf_counter() - started
@@ -177,10 +169,9 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     started = time.perf_counter()
     prediction = trainer.predict(eval_set)
     eval_runtime_s = time.perf_counter() - started
-    logits, label_ids = prediction.predictions, prediction.label_ids
-    if "example_index" in eval_set.column_names:
-        logits, label_ids = average_windows(logits, label_ids, eval_set["example_index"])
-    metrics = task.compute_metrics(logits, label_ids, labels, hyper.decoding)
+    windows = eval_set["example_index"] if "example_index" in eval_set.column_names else None
+    metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels, hyper.decoding,
+                                   example_index=windows)
     metrics.update(
         task=task.name,
         train_runtime_s=round(train_runtime_s, 2),
@@ -196,9 +187,10 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         model_source=model_path,
         hyperparameters=asdict(hyper),
         options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
-        versions={"transformers": transformers.__version__, "toolkit": _toolkit_version()},
+        versions={"transformers": transformers.__version__, "toolkit": toolkit.__version__},
     )
     if trainer.is_world_process_zero():
+        model.config.toolkit_task = task.name  # inspect_checkpoint reads the task from here first
         model.config.toolkit_decoding = hyper.decoding  # export, bench and the runtime decode alike
         model.config.toolkit_truncation = hyper.truncation
         model.config.toolkit_pooling = hyper.pooling
@@ -207,9 +199,3 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
         shutil.rmtree(cfg.output_dir / CHECKPOINTS, ignore_errors=True)
     return TrainResult(output_dir=cfg.output_dir, metrics=metrics)
-
-
-def _toolkit_version() -> str:
-    from toolkit import __version__
-
-    return __version__

@@ -1,29 +1,39 @@
-"""Make the ONNX variants of a bundle, each from the plain export, and describe each recipe."""
+"""The ONNX variants of a bundle: one table says what each is, the functions below make them.
+
+Each maker takes the export's `Build` context, the file of the variant it is built from (None for
+fp32, which comes from the PyTorch model) and its own target file, and returns its recipe: what
+the manifest records of how the file was made.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-VARIANT_FILES = {
-    "fp32": "model.onnx",
-    "optimized": "model_optimized.onnx",
-    "int8-dynamic": "model_int8_dynamic.onnx",
-    "int8-static": "model_int8_static.onnx",
-    "fp16": "model_fp16.onnx",
-}
+
+@dataclass
+class Build:
+    """What the makers need beyond their source file."""
+
+    model: object  # the PyTorch model, as toolkit.modeling loaded it
+    checkpoint_dir: Path
+    onnx_task: str
+    opset: int
+    calibration: list[dict] | None  # encoded examples for int8-static
+    input_names: list[str]
 # ONNX Runtime's transformer optimizer knows these encoder layouts under its "bert" fusions.
 OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert",
                          "xlm-roberta": "bert", "electra": "bert", "camembert": "bert", "mpnet": "bert"}
 
 
-def export_fp32(model, checkpoint_dir: Path, output_dir: Path, onnx_task: str, opset: int) -> dict:
-    """The plain ONNX graph of `model` (loaded from `checkpoint_dir` by toolkit.heads) from Optimum's
+def export_fp32(build: Build, source: None, target: Path) -> dict:
+    """The plain ONNX graph of `model` (loaded from the checkpoint by toolkit.modeling) from Optimum's
     exporter, with dynamic batch and sequence axes.
 
     Optimum's main_export would load the checkpoint itself and rebuild a mean-pooled classifier as
@@ -33,12 +43,13 @@ def export_fp32(model, checkpoint_dir: Path, output_dir: Path, onnx_task: str, o
     from optimum.exporters.tasks import TasksManager
     from optimum.utils.save_utils import maybe_save_preprocessors
 
+    model = build.model
     make_config = TasksManager.get_exporter_config_constructor(
-        "onnx", model=model, task=onnx_task, library_name="transformers")
-    export(model, make_config(model.config), output_dir / VARIANT_FILES["fp32"], opset=opset)
-    model.config.save_pretrained(output_dir)
-    maybe_save_preprocessors(checkpoint_dir, output_dir)
-    return {"tool": "optimum.exporters.onnx", "opset": opset, "dynamic_axes": ["batch", "sequence"]}
+        "onnx", model=model, task=build.onnx_task, library_name="transformers")
+    export(model, make_config(model.config), target, opset=build.opset)
+    model.config.save_pretrained(target.parent)
+    maybe_save_preprocessors(build.checkpoint_dir, target.parent)
+    return {"tool": "optimum.exporters.onnx", "opset": build.opset, "dynamic_axes": ["batch", "sequence"]}
 
 
 def cpu_has_vnni() -> bool:
@@ -57,10 +68,11 @@ def heads_and_width(model_config) -> tuple[int, int]:
     return int(heads), int(width)
 
 
-def optimize(source: Path, target: Path, model_config) -> dict:
+def optimize(build: Build, source: Path, target: Path) -> dict:
     """ONNX Runtime's transformer fusions (attention, skip-layer-norm, GELU), kept in fp32."""
     from onnxruntime.transformers.optimizer import optimize_model
 
+    model_config = build.model.config
     model_type = OPTIMIZER_MODEL_TYPES.get(model_config.model_type, "bert")
     heads, width = heads_and_width(model_config)
     optimized = optimize_model(str(source), model_type=model_type, num_heads=heads, hidden_size=width)
@@ -78,7 +90,7 @@ def count_weight_matmuls(model_path: Path) -> int:
     return sum(1 for node in graph.node if node.op_type == "MatMul" and node.input[1] in weights)
 
 
-def quantize_int8_dynamic(source: Path, target: Path) -> dict:
+def quantize_int8_dynamic(build: Build, source: Path, target: Path) -> dict:
     """Int8 weights, activations quantized at run time, on the MatMuls of the plain export.
 
     Activations are uint8 and weights int8 (U8S8), per channel. Without VNNI, AVX2's U8S8 kernel
@@ -111,7 +123,7 @@ class FeatureReader:
         return next(self._items, None)
 
 
-def quantize_int8_static(source: Path, target: Path, features: list[dict], input_names: list[str]) -> dict:
+def quantize_int8_static(build: Build, source: Path, target: Path) -> dict:
     """Int8 weights and activations (QDQ), activation ranges calibrated on `features`."""
     from onnxruntime.quantization import (
         CalibrationMethod,
@@ -120,7 +132,8 @@ def quantize_int8_static(source: Path, target: Path, features: list[dict], input
         quantize_static,
     )
 
-    quantize_static(str(source), str(target), FeatureReader(features, input_names),
+    features = build.calibration or []
+    quantize_static(str(source), str(target), FeatureReader(features, build.input_names),
                     quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
@@ -130,7 +143,7 @@ def quantize_int8_static(source: Path, target: Path, features: list[dict], input
             "quantized_matmuls": count_weight_matmuls(source)}
 
 
-def convert_fp16(source: Path, target: Path) -> dict:
+def convert_fp16(build: Build, source: Path, target: Path) -> dict:
     """Half-precision weights and compute, inputs and outputs kept int64 / fp32."""
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16
@@ -138,3 +151,25 @@ def convert_fp16(source: Path, target: Path) -> dict:
     model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
     onnx.save(model, str(target))
     return {"tool": "onnxruntime.transformers.float16", "source": "optimized", "keep_io_types": True}
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One kind of model file a bundle may hold."""
+
+    name: str
+    file: str
+    source: str | None  # the variant it is made from; None: from the PyTorch model
+    devices: tuple[str, ...]  # where it is meant to run; the first is where export checks it
+    strict_parity: bool  # its logits must be within --atol of PyTorch's, else it is dropped
+    cpu_rank: int | None  # preference as the default on CPU, fastest first; None: never the default
+    make: Callable[[Build, Path | None, Path], dict]
+
+
+VARIANTS: dict[str, Variant] = {v.name: v for v in (
+    Variant("fp32", "model.onnx", None, ("cpu", "cuda"), True, 3, export_fp32),
+    Variant("optimized", "model_optimized.onnx", "fp32", ("cpu", "cuda"), True, 2, optimize),
+    Variant("int8-dynamic", "model_int8_dynamic.onnx", "fp32", ("cpu",), False, 0, quantize_int8_dynamic),
+    Variant("int8-static", "model_int8_static.onnx", "fp32", ("cpu",), False, 1, quantize_int8_static),
+    Variant("fp16", "model_fp16.onnx", "optimized", ("cuda",), False, None, convert_fp16),
+)}

@@ -1,4 +1,4 @@
-"""Run a model (PyTorch or ONNX Runtime) over encoded examples and score it with the task metric."""
+"""Logits of encoded examples from any model (PyTorch or ONNX Runtime), task metrics, parity statistics."""
 
 from __future__ import annotations
 
@@ -6,24 +6,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from toolkit.runtime.windows import average_probabilities
 from toolkit.tasks import Task
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 Features = list[dict]  # one dict per example: input_ids, attention_mask, [token_type_ids], labels
 RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]  # padded int64 inputs -> logits
-
-
-def encode_examples(task: Task, tokenizer, dataset, labels: tuple[str, ...], text_column: str,
-                    label_column: str, max_length: int, label_all_tokens: bool = True,
-                    truncation: str = "head") -> Features:
-    """Tokenize a dataset's rows as training did, keeping the aligned labels."""
-    from types import SimpleNamespace
-
-    cfg = SimpleNamespace(text_column=text_column, label_column=label_column, max_length=max_length,
-                          label_all_tokens=label_all_tokens, truncation=truncation, for_evaluation=True)
-    batch = {text_column: list(dataset[text_column]), label_column: list(dataset[label_column])}
-    return split_features(task.preprocess(batch, tokenizer, labels, cfg))
 
 
 def split_features(encoded) -> Features:
@@ -65,32 +52,11 @@ def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
     return logits
 
 
-def average_windows(logits, label_ids, example_index) -> tuple[np.ndarray, np.ndarray]:
-    """Per-window class logits -> per-text log mean probabilities (the runtime's reading of a long
-    text), with each text's label; texts in order of their index."""
-    texts, position = np.unique(np.asarray(example_index), return_inverse=True)
-    text_labels = np.zeros(len(texts), dtype=np.int64)
-    text_labels[position] = np.asarray(label_ids)
-    return np.log(average_probabilities(logits, position, len(texts))), text_labels
-
-
 def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...],
           decoding: str = "argmax") -> dict:
     """The task metric of per-example logits against the examples' labels (windows of one text
     count once, as the runtime answers)."""
-    if task.decode == "entities":
-        width = max(len(x) for x in logits)
-        padded = np.full((len(logits), width, logits[0].shape[-1]), 0.0, dtype=np.float32)
-        label_ids = np.full((len(logits), width), -100, dtype=np.int64)
-        for i, (row, feature) in enumerate(zip(logits, features)):
-            padded[i, : len(row)] = row
-            label_ids[i, : len(row)] = feature["labels"]
-        return task.compute_metrics(padded, label_ids, labels, decoding)
-    label_ids = np.asarray([f["labels"] for f in features])
-    if features and "example_index" in features[0]:
-        per_text, label_ids = average_windows(np.stack(logits), label_ids, [f["example_index"] for f in features])
-        return task.compute_metrics(per_text, label_ids, labels)
-    return task.compute_metrics(np.stack(logits), label_ids, labels)
+    return task.score_examples(logits, features, labels, decoding)
 
 
 def agreement(reference: list[np.ndarray], candidate: list[np.ndarray], features: Features | None = None) -> float:

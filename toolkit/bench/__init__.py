@@ -9,21 +9,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import toolkit
 from toolkit.backends import OrtBackend, TorchBackend
-from toolkit.checkpoint import evaluation_split, inspect_checkpoint
+from toolkit.bench.latency import latency_row, synthetic_inputs, time_calls
+from toolkit.checkpoint import evaluation_set, inspect_checkpoint
 from toolkit.config import BenchConfig
 from toolkit.errors import DataError, ToolkitError
-from toolkit.evaluate import collect_logits, encode_examples, score
-from toolkit.latency import latency_row, synthetic_inputs, time_calls
+from toolkit.export.variants import VARIANTS
 from toolkit.runtime.bundle import load_bundle
 from toolkit.runtime.predict import PREDICTORS
+from toolkit.scoring import collect_logits, score
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH_SIZE = 32
-# Variants that only make sense on one device: int8 kernels are CPU ones, fp16 is for GPUs.
-DEVICE_VARIANTS = {"cpu": ("fp32", "optimized", "int8-dynamic", "int8-static"),
-                   "cuda": ("fp32", "optimized", "fp16")}
 
 
 @dataclass
@@ -70,12 +69,10 @@ def environment(cfg: BenchConfig, backends) -> dict:
     import torch
     import transformers
 
-    from toolkit import __version__
-
     gpu = torch.cuda.get_device_name(0) if cfg.device == "cuda" else None
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": cfg.threads, "gpu": gpu,
             "device": cfg.device, "python": platform.python_version(),
-            "versions": {"toolkit": __version__, "torch": torch.__version__,
+            "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
                          "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__},
             "providers": {b.name: b.providers for b in backends},
             "iobinding": cfg.device == "cuda",
@@ -90,10 +87,10 @@ def pick_variants(bundle, cfg: BenchConfig, notes: list[str]) -> list[str]:
     if unknown:
         raise ToolkitError(f"--variants {', '.join(unknown)}: not in the bundle, which has "
                            f"{', '.join(bundle.variants)}.")
-    chosen = [v for v in wanted if v in DEVICE_VARIANTS[cfg.device]]
+    # int8 kernels are CPU ones, fp16 is for GPUs: each variant runs where it is meant to.
+    chosen = [v for v in wanted if cfg.device in VARIANTS[v].devices]
     for skipped in sorted(set(wanted) - set(chosen)):
-        notes.append(f"{skipped} skipped on {cfg.device}: it is meant for "
-                     f"{'GPUs' if skipped == 'fp16' else 'CPUs'}")
+        notes.append(f"{skipped} skipped on {cfg.device}: it is meant for {', '.join(VARIANTS[skipped].devices)}")
     return chosen
 
 
@@ -136,22 +133,12 @@ def bench(cfg: BenchConfig) -> BenchResult:
     if checkpoint.task.name != bundle.task or checkpoint.labels != bundle.labels:
         raise DataError(f"checkpoint {checkpoint_dir} ({checkpoint.task.name}, labels {list(checkpoint.labels)}) "
                         f"does not match the bundle ({bundle.task}, labels {list(bundle.labels)}).")
-    found = evaluation_split(checkpoint, dataset=cfg.dataset, split=cfg.split, eval_size=cfg.eval_size)
-    features, texts = None, None
-    if found is None:
+    evaluation = evaluation_set(checkpoint, max_length=int(bundle.manifest["max_length"]), dataset=cfg.dataset,
+                                split=cfg.split, eval_size=cfg.eval_size)
+    if evaluation is None:
         result.notes.append("no evaluation data (pass --dataset): accuracy and end-to-end not measured")
     else:
-        rows, description = found
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint_dir)
-        features = encode_examples(checkpoint.task, tokenizer, rows, checkpoint.labels,
-                                   description["text_column"], description["label_column"],
-                                   int(bundle.manifest["max_length"]), description["label_all_tokens"],
-                                   description["truncation"])
-        column = list(rows[description["text_column"]])
-        texts = [" ".join(words) for words in column] if checkpoint.task.decode == "entities" else column
-        result.environment["evaluation"] = description
+        result.environment["evaluation"] = evaluation.description
     backends = [TorchBackend(checkpoint_dir, checkpoint.task.model_class, cfg.device, cfg.threads)]
     backends += [OrtBackend(v, bundle.variant_path(v), cfg.device, cfg.threads) for v in variants]
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
@@ -160,14 +147,14 @@ def bench(cfg: BenchConfig) -> BenchResult:
         log.info("benchmarking %s", backend.name)
         entry = {"variant": backend.name, "providers": backend.providers, "metrics": None, "latency": [],
                  "end_to_end": None}
-        if features is not None:
-            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
-            metrics = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
+        if evaluation is not None:
+            logits = collect_logits(backend.logits, evaluation.features, EVAL_BATCH_SIZE, backend.input_names)
+            metrics = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)
             metrics.pop("per_type", None)
             baseline = baseline or metrics
             metrics["delta"] = {k: metrics[k] - baseline[k] for k in ("f1", "accuracy")}
             entry["metrics"] = metrics
-            entry["end_to_end"] = end_to_end(bundle, backend, texts)
+            entry["end_to_end"] = end_to_end(bundle, backend, evaluation.texts)
         entry["latency"] = measure_latency(backend, cfg, vocab_size, int(bundle.manifest["max_length"]),
                                            result.notes)
         result.results.append(entry)

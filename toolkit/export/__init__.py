@@ -1,0 +1,195 @@
+"""Export a checkpoint to a verified ONNX bundle: variants, parity checks, manifest, model card."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from toolkit.backends import OrtBackend, TorchBackend
+from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
+from toolkit.config import ExportConfig
+from toolkit.errors import DataError, ParityError, ToolkitError
+from toolkit.export.manifest import build_manifest
+from toolkit.export.staging import staged_directory
+from toolkit.export.variants import VARIANTS, Build, Variant
+from toolkit.runtime.bundle import MANIFEST_FILE, sha256_of
+from toolkit.scoring import (
+    MODEL_INPUTS,
+    agreement,
+    collect_logits,
+    count_examples,
+    max_abs_diff,
+    score,
+    split_features,
+)
+
+log = logging.getLogger(__name__)
+
+# Used for parity when the checkpoint's evaluation data cannot be loaded: varied lengths on purpose.
+FALLBACK_TEXTS = [
+    "Hi.", "Angela Merkel met Emmanuel Macron in Paris on Tuesday.",
+    "The European Commission said on Thursday it disagreed with German advice to consumers to shun "
+    "British lamb until scientists determine whether mad cow disease can be transmitted to sheep.",
+    "A wonderful, moving film.", "I did not like it at all; the plot made no sense and the acting was "
+    "wooden, although the music was fine. " * 6,
+]
+EVAL_BATCH_SIZE = 16
+
+
+@dataclass
+class ExportResult:
+    bundle_dir: Path
+    manifest: dict
+    warnings: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+def default_output_dir(checkpoint_dir: Path) -> Path:
+    return Path("exports") / checkpoint_dir.resolve().name
+
+
+def check_options(cfg: ExportConfig) -> None:
+    """Reject option combinations that cannot work, before any work is done."""
+    import onnxruntime
+
+    problems = []
+    if cfg.static and not cfg.quantize:
+        problems.append("--static needs --quantize")
+    if cfg.calibration_size <= 0:
+        problems.append(f"--calibration-size must be positive, found {cfg.calibration_size}")
+    if cfg.fp16 and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+        problems.append("--fp16: the fp16 variant is checked against PyTorch on ONNX Runtime's CUDA "
+                        "execution provider, which this machine lacks (onnxruntime-gpu and an NVIDIA "
+                        "GPU); drop --fp16 here or export on a GPU machine")
+    if problems:
+        raise ToolkitError("; ".join(problems) + ".")
+
+
+def requested_variants(cfg: ExportConfig) -> list[Variant]:
+    """The variants `cfg` asks for, each after the one it is made from."""
+    asked = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
+             "fp16": cfg.fp16}
+    return [variant for name, variant in VARIANTS.items() if asked[name]]
+
+
+def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -> list[dict]:
+    """Training examples (or --calibration-dataset's) for static quantization's activation ranges."""
+    from toolkit.data import load_raw_splits, sample
+
+    dataset = cfg.calibration_dataset or checkpoint.option("dataset")
+    if not dataset:
+        raise ToolkitError("--static needs calibration data: pass --calibration-dataset ID_OR_DIR.")
+    task = checkpoint.task
+    text_column = checkpoint.option("text_column") or task.text_column
+    splits = load_raw_splits(dataset)
+    train = splits.get("train") or next(iter(splits.values()))
+    if text_column not in train.column_names:
+        raise DataError(f"calibration dataset {dataset!r} does not match the {task.name} task: expected "
+                        f"a {text_column!r} column, found {sorted(train.column_names)}.")
+    if task.word_input != isinstance(train[0][text_column], list):
+        raise DataError(f"calibration dataset {dataset!r} does not match the {task.name} task: "
+                        f"{text_column!r} must hold {'lists of words' if task.word_input else 'texts'}.")
+    rows = sample(train, min(cfg.calibration_size, len(train)), checkpoint.option("seed"), "calibration")
+    return split_features(task.tokenize_texts(tokenizer, rows[text_column], checkpoint.max_length))
+
+
+def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline) -> dict:
+    """Parity and accuracy of one variant against PyTorch; raises ParityError when it fails."""
+    has_labels = bool(features) and "labels" in features[0]
+    result = {"parity": {"max_abs_diff": max_abs_diff(reference, logits),
+                         "label_agreement": agreement(reference, logits, features if has_labels else None),
+                         "examples": count_examples(features), "model_inputs": len(features)}}
+    if has_labels:
+        result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
+        result["accuracy"].pop("per_type", None)
+        metric = checkpoint.task.primary_metric
+        result["drop_points"] = round(100 * (baseline[metric] - result["accuracy"][metric]), 3)
+    else:
+        result["drop_points"] = round(100 * (1 - result["parity"]["label_agreement"]), 3)
+    if variant.strict_parity and result["parity"]["max_abs_diff"] > cfg.atol:
+        raise ParityError(f"variant {variant.name!r} failed parity: max |logit difference| against PyTorch is "
+                          f"{result['parity']['max_abs_diff']:.3g} > --atol {cfg.atol:g}")
+    return result
+
+
+def export(cfg: ExportConfig) -> ExportResult:
+    """Export `cfg.checkpoint` to a bundle of checked ONNX variants and return its manifest."""
+    from transformers import AutoTokenizer
+
+    from toolkit.report import model_card
+
+    checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
+    check_options(cfg)
+    target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
+    max_length = checkpoint.max_length
+    # Everything that can fail on the user's input is read before the first file is written.
+    calibration = calibration_features(checkpoint, cfg, tokenizer) if cfg.static else None
+    evaluation = evaluation_set(checkpoint, tokenizer, max_length)
+    if evaluation is not None:
+        features = evaluation.features
+    else:
+        features = split_features(tokenizer(FALLBACK_TEXTS, truncation=True, max_length=max_length))
+    input_names = [k for k in features[0] if k in MODEL_INPUTS]
+    pytorch = TorchBackend(checkpoint.directory, checkpoint.task.model_class)
+    reference = collect_logits(pytorch.logits, features, EVAL_BATCH_SIZE, input_names)
+    baseline = (score(checkpoint.task, reference, features, checkpoint.labels, checkpoint.decoding)
+                if evaluation else None)
+    if baseline:
+        baseline.pop("per_type", None)
+    build = Build(model=pytorch.model, checkpoint_dir=checkpoint.directory, onnx_task=checkpoint.task.onnx_task,
+                  opset=cfg.opset, calibration=calibration, input_names=input_names)
+    result = ExportResult(bundle_dir=target, manifest={})
+    with staged_directory(target) as staging:
+        variants, rejected = {}, []
+        for variant in requested_variants(cfg):
+            if variant.source and variant.source not in variants:
+                result.failures.append(f"{variant.name} not made: it is built from the {variant.source} "
+                                       "variant, which failed")
+                continue
+            path = staging / variant.file
+            source = staging / VARIANTS[variant.source].file if variant.source else None
+            recipe = variant.make(build, source, path)
+            backend = OrtBackend(variant.name, path, device=variant.devices[0])
+            started = time.perf_counter()
+            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, input_names)
+            try:
+                checked = check_variant(variant, logits, reference, features, checkpoint, cfg, baseline)
+            except ParityError as error:
+                result.failures.append(str(error))
+                rejected.append(path)  # removed at the end: later variants may be built from it
+                continue
+            variants[variant.name] = {"file": variant.file, "sha256": sha256_of(path),
+                                      "size_bytes": path.stat().st_size, "recipe": recipe,
+                                      "provider_checked": backend.providers[0],
+                                      "check_seconds": round(time.perf_counter() - started, 2), **checked}
+        for path in rejected:
+            path.unlink()
+        if not variants:
+            raise ParityError("no variant passed its checks: " + "; ".join(result.failures))
+        default = choose_default(variants, cfg.max_drop, result.warnings)
+        result.manifest = build_manifest(checkpoint, cfg, variants, default,
+                                         evaluation.description if evaluation else None, baseline,
+                                         input_names, max_length, result.failures)
+        (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n")
+        (staging / "README.md").write_text(model_card(result.manifest))
+        for stray in ("ort_config.json",):
+            (staging / stray).unlink(missing_ok=True)
+    return result
+
+
+def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
+    """The fastest CPU variant whose metric drop stays within `max_drop` points."""
+    ranked = sorted((VARIANTS[name] for name in variants if VARIANTS[name].cpu_rank is not None),
+                    key=lambda v: v.cpu_rank)
+    for variant in ranked:
+        drop = variants[variant.name]["drop_points"]
+        if not variant.strict_parity and drop > max_drop:
+            warnings.append(f"{variant.name} loses {drop:.2f} points (> --max-drop {max_drop:g}); it is kept in "
+                            "the bundle but not made the default")
+            continue
+        return variant.name
+    return next(iter(variants))
