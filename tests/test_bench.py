@@ -89,3 +89,13 @@ def test_cuda_without_gpu(capsys, tmp_path, ner_bundle):
     if "CUDAExecutionProvider" in onnxruntime.get_available_providers():
         pytest.skip("this machine has CUDA; the error path needs one without")
     assert "--device cuda" in cli_error(capsys, "bench", str(ner_bundle), "--device", "cuda")
+
+
+def test_bench_reads_a_directory_holding_only_an_evaluation_file(tmp_path, ner_bundle, ner_data):
+    only_eval = tmp_path / "eval-only"
+    only_eval.mkdir()
+    shutil.copy(ner_data / "validation.txt", only_eval / "validation.txt")
+    result = bench(quick(ner_bundle, tmp_path, dataset=str(only_eval), variants=["fp32"], batch_sizes=[1],
+                         seq_lens=[8]))
+    assert result.environment["evaluation"]["split"] == "validation"
+    assert all(entry["metrics"] is not None for entry in result.results)

@@ -178,3 +178,19 @@ def test_calibration_dataset_of_another_task(capsys, tmp_path, ner_checkpoint, s
                     "--calibration-dataset", str(sentiment_data), "--output-dir", str(tmp_path / "b"))
     assert "does not match the ner task" in err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_calibration_data_is_refused_before_anything_is_exported(tmp_path, ner_checkpoint, monkeypatch):
+    from toolkit.errors import DataError
+    from toolkit.export.variants import VARIANTS
+
+    made = []
+    real = VARIANTS["fp32"].make
+    replace_maker(monkeypatch, "fp32", lambda *args: made.append(args) or real(*args))
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "train.jsonl").write_text('{"sentence": "no tokens column"}\n')
+    with pytest.raises(DataError, match="expected a 'tokens' column"):
+        export_bundle(ner_checkpoint, tmp_path / "bundle", quantize=True, static=True,
+                      calibration_dataset=str(wrong))
+    assert made == [] and not (tmp_path / "bundle").exists()

@@ -1,10 +1,12 @@
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -180,3 +182,39 @@ def test_predict_command_with_arguments(ner_bundle, sentiment_bundle):
     assert run.returncode == 0, run.stderr
     answers = [json.loads(line) for line in run.stdout.splitlines()]
     assert len(answers) == 2 and all(a["label"] in ("neg", "pos") for a in answers)
+
+
+def test_runtime_imports_nothing_outside_itself():
+    import ast
+
+    import toolkit.runtime
+
+    for path in Path(toolkit.runtime.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            for name in names:
+                assert not name.startswith("toolkit") or name.startswith("toolkit.runtime"), f"{path.name}: {name}"
+
+
+def test_a_copy_of_runtime_alone_answers(tmp_path, ner_bundle):
+    """What the README tells app authors: copy toolkit/runtime/ into the app, nothing else."""
+    import shutil
+
+    import toolkit.runtime
+
+    app = tmp_path / "app"
+    shutil.copytree(Path(toolkit.runtime.__file__).parent, app / "toolkit" / "runtime")
+    (app / "toolkit" / "__init__.py").write_text("")
+    code = textwrap.dedent(f"""
+        import sys
+        for name in ("torch", "transformers", "optimum", "datasets"):
+            sys.modules[name] = None
+        import toolkit.runtime
+        assert toolkit.runtime.__file__.startswith({str(app)!r}), toolkit.runtime.__file__
+        print(len(toolkit.runtime.load({str(ner_bundle)!r})(["Angela Merkel met John Smith in Paris ."])))
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=app,
+                         env={"PYTHONPATH": str(app), "PATH": os.environ.get("PATH", "")})
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "1"

@@ -1,0 +1,59 @@
+"""The command line: every option comes from a config field, and every option has help."""
+
+import argparse
+import dataclasses
+import subprocess
+import sys
+
+import pytest
+
+import toolkit
+from toolkit.cli import COMMANDS, build_parser
+
+
+def subparsers() -> dict[str, argparse.ArgumentParser]:
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+@pytest.mark.parametrize("verb", list(COMMANDS))
+def test_flags_and_config_fields_are_the_same_set(verb):
+    parser = subparsers()[verb]
+    dests = {a.dest for a in parser._actions if a.dest != "help"}
+    assert dests == {f.name for f in dataclasses.fields(COMMANDS[verb][1])}
+    for field in dataclasses.fields(COMMANDS[verb][1]):
+        flags = [a.option_strings for a in parser._actions if a.dest == field.name]
+        assert field.metadata["positional"] or ["--" + field.name.replace("_", "-")] in flags
+
+
+@pytest.mark.parametrize("verb", list(COMMANDS))
+def test_help_shows_every_option_with_its_help(verb, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args([verb, "--help"])
+    assert exit_info.value.code == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for action in subparsers()[verb]._actions:
+        assert action.help and action.help.strip(), f"{verb} {action.dest} has no help"
+        for flag in action.option_strings:
+            assert flag in shown
+        assert " ".join(action.help.split()[:4]) in shown
+
+
+def test_defaults_are_shown_and_come_from_the_config():
+    from toolkit.config import BenchConfig, TrainConfig
+
+    parsers = subparsers()
+    train = parsers["train"].parse_args(["ner"])
+    assert train.max_length == TrainConfig.max_length and train.seed == TrainConfig.seed
+    assert "(default: 512)" in parsers["train"].format_help()
+    bench = parsers["bench"].parse_args(["b"])
+    assert bench.batch_sizes == BenchConfig(bundle="b").batch_sizes
+    assert "(default: 1,8,32)" in " ".join(parsers["bench"].format_help().split())
+
+
+def test_version_comes_from_the_installed_distribution():
+    from importlib.metadata import version
+
+    run = subprocess.run([sys.executable, "-m", "toolkit", "--version"], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == f"toolkit {version(toolkit.DISTRIBUTION)}"
+    assert toolkit.__version__ == version(toolkit.DISTRIBUTION)
