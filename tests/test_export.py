@@ -1,6 +1,12 @@
 import dataclasses
 import json
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -8,6 +14,7 @@ import pytest
 
 from tests.conftest import cli_error, export_bundle
 from toolkit.cli import main
+from toolkit.errors import ToolkitError
 from toolkit.export.variants import count_weight_matmuls
 from toolkit.runtime.bundle import sha256_of
 
@@ -112,7 +119,7 @@ def test_failed_reexport_keeps_the_existing_bundle(tmp_path, ner_bundle, ner_che
     before = (target / "manifest.json").read_text()
     replace_maker(monkeypatch, "optimized", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
-        export_bundle(ner_checkpoint, target, quantize=True)
+        export_bundle(ner_checkpoint, target, quantize=True, overwrite=True)
     assert (target / "manifest.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
 
@@ -120,7 +127,7 @@ def test_failed_reexport_keeps_the_existing_bundle(tmp_path, ner_bundle, ner_che
 def test_reexport_replaces_a_bundle_when_complete(tmp_path, ner_bundle, ner_checkpoint):
     target = tmp_path / "bundle"
     shutil.copytree(ner_bundle, target)
-    export_bundle(ner_checkpoint, target)
+    export_bundle(ner_checkpoint, target, overwrite=True)
     assert set(manifest_of(target)["variants"]) == {"fp32", "optimized"}
     assert [p.name for p in tmp_path.iterdir()] == ["bundle"]
 
@@ -194,3 +201,52 @@ def test_bad_calibration_data_is_refused_before_anything_is_exported(tmp_path, n
         export_bundle(ner_checkpoint, tmp_path / "bundle", quantize=True, static=True,
                       calibration_dataset=str(wrong))
     assert made == [] and not (tmp_path / "bundle").exists()
+
+
+def snapshot(directory):
+    return {p.relative_to(directory): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("where", ["checkpoint", "inside", "parent", "file", "cwd"])
+def test_export_never_replaces_what_is_not_a_bundle(tmp_path, ner_checkpoint, capsys, monkeypatch, where):
+    home = tmp_path / "project"
+    checkpoint = home / "ner"
+    shutil.copytree(ner_checkpoint, checkpoint)
+    (home / "notes.txt").write_text("my notes")
+    target = {"checkpoint": checkpoint, "inside": checkpoint / "bundle", "parent": home,
+              "file": home / "notes.txt", "cwd": Path(".")}[where]
+    monkeypatch.chdir(home)
+    before = snapshot(home)
+    err = cli_error(capsys, "export", str(checkpoint), "--output-dir", str(target))
+    assert ("checkpoint" in err or "not a bundle" in err or "not a directory" in err) and str(target) in err
+    assert snapshot(home) == before
+
+
+def test_an_existing_bundle_is_replaced_only_with_overwrite(tmp_path, ner_bundle, ner_checkpoint, capsys):
+    target = tmp_path / "bundle"
+    shutil.copytree(ner_bundle, target)
+    before = snapshot(target)
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(target))
+    assert "already holds a bundle" in err and "--overwrite" in err
+    assert snapshot(target) == before
+
+
+def test_a_killed_export_leaves_nothing_the_next_run_does_not_clean(tmp_path, ner_bundle, ner_checkpoint):
+    target = tmp_path / "bundle"
+    shutil.copytree(ner_bundle, target)
+    before = snapshot(target)
+    process = subprocess.Popen([sys.executable, "-m", "toolkit", "export", str(ner_checkpoint), "--output-dir",
+                                str(target), "--overwrite"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".bundle.tmp-*/model.onnx")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # mid-export: the staging folder holds a partial bundle
+    process.wait()
+    assert list(tmp_path.glob(".bundle.tmp-*")) and snapshot(target) == before
+    # A kill between the swap's two renames: the old bundle moved aside, the new one not yet in place.
+    aside = tmp_path / ".bundle.old-killed"
+    aside.mkdir()
+    os.replace(target, aside / "bundle")
+    with pytest.raises(ToolkitError, match="already holds a bundle"):
+        export_bundle(ner_checkpoint, target)
+    assert snapshot(target) == before and [p.name for p in tmp_path.iterdir()] == ["bundle"]

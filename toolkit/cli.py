@@ -155,8 +155,7 @@ def run_predict(args) -> None:
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
-    cfg = options_of(args, config.DemoConfig)
-    demo(cfg.workdir, epochs=cfg.epochs, echo=print)
+    demo(options_of(args, config.DemoConfig), echo=print)
 
 
 # verb -> (what it does, its options, the function that runs it)

@@ -97,6 +97,7 @@ class ExportConfig:
     checkpoint: Path = option("a checkpoint directory made by `toolkit train` (or any fine-tuned one)",
                               positional=True, type=Path)
     output_dir: Path | None = option("where the bundle goes (default: exports/CHECKPOINT_NAME)", None, type=Path)
+    overwrite: bool = option("replace the bundle in --output-dir (only a bundle is ever replaced)", False)
     quantize: bool = option("add the int8-dynamic variant", False)
     static: bool = option("with --quantize, add int8-static (activation ranges calibrated on training data)",
                           False)

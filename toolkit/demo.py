@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from toolkit.config import BenchConfig, ExportConfig, TrainConfig
+from toolkit.config import BenchConfig, DemoConfig, ExportConfig, TrainConfig
 from toolkit.data.synthetic import write_sample_ner
 
 SAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Monday."
 
 
-def demo(workdir: Path, epochs: float = 3, echo: Callable[[str], None] = print,
-         bundle_dir: Path = Path("exports/demo-ner")) -> dict:
+def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path = Path("exports/demo-ner")) -> dict:
     """Run the whole job offline on the embedded MiniLM and return the bench report."""
+    workdir, epochs = cfg.workdir, cfg.epochs
     from toolkit import report
     from toolkit.bench import bench
     from toolkit.export import export
@@ -29,8 +29,8 @@ def demo(workdir: Path, epochs: float = 3, echo: Callable[[str], None] = print,
                                                  train_size="all", eval_size="all", epochs=epochs,
                                                  output_dir=checkpoint_dir, overwrite=True))
     echo(report.train_table(trained.metrics))
-    echo(f"\n2/4 toolkit export {checkpoint_dir} --quantize --output-dir {bundle_dir}")
-    exported = export(ExportConfig(checkpoint=checkpoint_dir, output_dir=bundle_dir, quantize=True))
+    echo(f"\n2/4 toolkit export {checkpoint_dir} --quantize --output-dir {bundle_dir} --overwrite")
+    exported = export(ExportConfig(checkpoint=checkpoint_dir, output_dir=bundle_dir, quantize=True, overwrite=True))
     echo(report.export_table(exported.manifest))
     for line in exported.warnings:
         echo(f"warning: {line}")

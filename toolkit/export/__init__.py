@@ -13,7 +13,7 @@ from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ParityError, ToolkitError
 from toolkit.export.manifest import build_manifest
-from toolkit.export.staging import staged_directory
+from toolkit.export.staging import check_target, recover, staged_directory
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.runtime.bundle import MANIFEST_FILE, sha256_of
 from toolkit.scoring import (
@@ -124,6 +124,8 @@ def export(cfg: ExportConfig) -> ExportResult:
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
     check_options(cfg)
     target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
+    recover(target)
+    check_target(target, checkpoint.directory, cfg.overwrite)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
     max_length = checkpoint.max_length
     # Everything that can fail on the user's input is read before the first file is written.
