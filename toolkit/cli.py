@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 from typing import BinaryIO, TextIO
 
@@ -110,24 +111,54 @@ def parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
         except json.JSONDecodeError as error:
             return None, f"line {number}: not valid JSON ({error.msg} at column {error.colno})"
         if isinstance(value, dict) and isinstance(value.get("text"), str):
-            return value["text"], None
-        if isinstance(value, str):
-            return value, None
-        return None, f"line {number}: expected a JSON string or an object with a \"text\" string"
+            line = value["text"]
+        elif isinstance(value, str):
+            line = value
+        else:
+            return None, f"line {number}: expected a JSON string or an object with a \"text\" string"
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as error:  # a lone surrogate, which JSON's \ud800 escapes can make
+        return None, f"line {number}: the text holds {line[error.start]!r}, which is not a character (a lone " \
+                     "surrogate); send the text as UTF-8"
     return line, None
 
 
-def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> None:
-    """One JSON line per input line, in order; a bad line gets an error object and the rest go on."""
+def answer_each(predictor, texts: list[str]) -> list[tuple[object, str | None]]:
+    """(answer, None) or (None, error) per text: a batch first, one by one if the batch fails, so
+    that nothing one text holds can stop the others."""
+    try:
+        return [(answer, None) for answer in predictor(texts)] if texts else []
+    except Exception:  # noqa: BLE001 - which text failed is found below, and reported on its own line
+        if len(texts) == 1:
+            raise
+    results = []
+    for text in texts:
+        try:
+            results.append((predictor([text])[0], None))
+        except Exception as error:  # noqa: BLE001 - reported as this line's error record
+            results.append((None, f"{type(error).__name__}: {error}"))
+    return results
+
+
+def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> int:
+    """One JSON line per input line, in order; a bad line gets an error object and the rest go on.
+    Returns how many lines got an error."""
     from toolkit.runtime.predict import to_json
 
     pending: list[tuple[int, str | None, str | None]] = []
+    failed = 0
 
     def flush() -> None:
-        texts = [text for _, text, error in pending if error is None]
-        answers = iter(predictor(texts) if texts else [])
+        nonlocal failed
+        answers = iter(answer_each(predictor, [text for _, text, error in pending if error is None]))
         for number, _, error in pending:
-            out.write(json.dumps({"line": number, "error": error}) if error else to_json(next(answers)))
+            answer = None
+            if error is None:
+                answer, error = next(answers)
+                error = error and f"line {number}: {error}"
+            failed += error is not None
+            out.write(json.dumps({"line": number, "error": error}) if error else to_json(answer))
             out.write("\n")
         out.flush()
         pending.clear()
@@ -138,6 +169,7 @@ def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> None:
         if len(pending) >= STDIN_CHUNK:
             flush()
     flush()
+    return failed
 
 
 def run_predict(args) -> None:
@@ -149,7 +181,10 @@ def run_predict(args) -> None:
         for answer in predictor(list(cfg.texts)):
             print(to_json(answer))
     else:
-        predict_lines(predictor, sys.stdin.buffer, sys.stdout)
+        failed = predict_lines(predictor, sys.stdin.buffer, sys.stdout)
+        if failed:
+            raise ToolkitError(f"{failed} input line(s) could not be answered: their error records say why; "
+                               "the other lines were answered.")
 
 
 def run_demo(args) -> None:
@@ -209,3 +244,8 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        # The reader went away (e.g. `toolkit predict ... | head`): stop quietly, as the Python docs
+        # advise, pointing stdout at devnull so that the interpreter's final flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)

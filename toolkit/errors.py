@@ -1,8 +1,8 @@
 """Errors the CLI turns into one clear line and exit code 1."""
 
-from toolkit.runtime.errors import BundleError, ToolkitError
+from toolkit.runtime.errors import BundleError, OptionError, ToolkitError
 
-__all__ = ["ToolkitError", "BundleError", "DataError", "ModelError", "ParityError"]
+__all__ = ["ToolkitError", "BundleError", "OptionError", "DataError", "ModelError", "ParityError"]
 
 
 class DataError(ToolkitError):

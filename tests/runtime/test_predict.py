@@ -148,9 +148,14 @@ def test_tampered_model_is_refused_unless_verification_is_off(tmp_path, ner_bund
 def test_missing_files_and_unknown_format(tmp_path, ner_bundle):
     bundle = tmp_path / "b"
     shutil.copytree(ner_bundle, bundle)
-    (bundle / "model.onnx").unlink()
-    with pytest.raises(BundleError, match="missing: model.onnx"):
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    default = manifest["default_variant"]
+    (bundle / manifest["variants"][default]["file"]).unlink()
+    with pytest.raises(BundleError, match=f"of variant '{default}' is missing"):
         load(bundle)
+    (bundle / "tokenizer.json").unlink()
+    with pytest.raises(BundleError, match="tokenizer file tokenizer.json named in the manifest is missing"):
+        load(bundle, variant="fp32")
     manifest = json.loads((bundle / "manifest.json").read_text())
     manifest["format_version"] = 99
     (bundle / "manifest.json").write_text(json.dumps(manifest))

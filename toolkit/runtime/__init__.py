@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.runtime.bundle import Bundle, load_bundle
+from toolkit.runtime.errors import BundleError, OptionError, ToolkitError
 from toolkit.runtime.predict import (
     PREDICTORS,
     NerPredictor,
@@ -17,19 +18,22 @@ from toolkit.runtime.predict import (
     SentimentPredictor,
 )
 
-__all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "SentimentPredictor"]
+__all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "SentimentPredictor", "BundleError",
+           "OptionError", "ToolkitError"]
 
 
-def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True, **options) -> Predictor:
+def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True,
+         expected_sha256: str | None = None, **options) -> Predictor:
     """Load a bundle's predictor; `variant` defaults to the manifest's default variant.
 
     Options: device ("cpu" | "cuda"), threads, providers, batch_size, stride (window overlap in
     tokens) and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False`
-    skips the sha256 check of the model file, which reads the whole file once.
+    skips the sha256 check of the model file, which reads the whole file once. The manifest is not
+    signed: an app that pins a bundle passes the model file's `expected_sha256` (checked always).
     """
     bundle = load_bundle(bundle_dir)
     chosen = variant or bundle.default_variant
     bundle.variant_path(chosen)
-    if verify:
-        bundle.verify(chosen)
+    if verify or expected_sha256:
+        bundle.verify(chosen, expected_sha256)
     return PREDICTORS[bundle.manifest["decode"]](bundle, variant=chosen, **options)

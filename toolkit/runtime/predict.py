@@ -8,13 +8,15 @@ per-call state), so one predictor can serve several threads at once.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 
-from toolkit.runtime.bio import decode_tags
+from toolkit.runtime.bio import DECODINGS, decode_tags
 from toolkit.runtime.bundle import Bundle
-from toolkit.runtime.entities import Piece, decode_entities, softmax
+from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
+from toolkit.runtime.errors import OptionError
 from toolkit.runtime.windows import (
     DEFAULT_STRIDE,
     average_probabilities,
@@ -30,9 +32,12 @@ from toolkit.runtime.windows import (
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
+LONG_TEXTS = ("windows", "head+tail")
+
+
 def check_texts(texts) -> list[str]:
     """Return `texts` as a list, or raise TypeError naming the first item that is not a string."""
-    if isinstance(texts, (str, bytes)) or texts is None:
+    if not isinstance(texts, (list, tuple)):  # a dict or a set would be read by its keys, silently
         raise TypeError(f"expected a string or a list of strings, found {type(texts).__name__}")
     texts = list(texts)
     for index, text in enumerate(texts):
@@ -41,10 +46,24 @@ def check_texts(texts) -> list[str]:
     return texts
 
 
+def check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise OptionError(f"{name}={value!r} is not allowed: expected one of {', '.join(map(repr, allowed))}.")
+
+
+def check_whole(name: str, value, low: int, high: int | None = None) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
+        bound = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise OptionError(f"{name}={value!r} is not allowed: expected a whole number {bound}.")
+
+
 def make_session(path: Path, device: str = "cpu", threads: int | None = None, providers=None):
     """One ONNX Runtime session for the predictor's lifetime."""
     import onnxruntime as ort
 
+    check_choice("device", device, tuple(PROVIDERS))
+    if threads is not None:
+        check_whole("threads", threads, 1, 4 * (os.cpu_count() or 1))
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
@@ -65,16 +84,18 @@ class Predictor:
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
                  session=None):
+        check_whole("stride", stride, 0)
+        check_whole("batch_size", batch_size, 1)
         self.bundle = bundle
         self.variant = variant or bundle.default_variant
         self.labels = bundle.labels
-        self.max_length = int(bundle.manifest["max_length"])
+        self.max_length = bundle.max_length
         self.stride = stride
         self.batch_size = batch_size
         # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors
         self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.tokenizer = load_tokenizer(bundle.directory / bundle.manifest.get("tokenizer", "tokenizer.json"))
+        self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
 
@@ -95,6 +116,8 @@ class Predictor:
         return windows, outputs
 
     def __call__(self, texts, batch_size: int | None = None, **options):
+        if batch_size is not None:
+            check_whole("batch_size", batch_size, 1)
         single = isinstance(texts, str)
         answers = self.predict([texts] if single else check_texts(texts), batch_size or self.batch_size, **options)
         return answers[0] if single else answers
@@ -114,12 +137,16 @@ class NerPredictor(Predictor):
 
     def __init__(self, bundle: Bundle, aggregation: str = "first", decoding: str | None = None, **options):
         super().__init__(bundle, **options)
+        check_choice("aggregation", aggregation, STRATEGIES)
         self.aggregation = aggregation
         # "viterbi" (the trained model's default, from the manifest) first picks the best
         # B-/I-consistent tag path over the tokens; "argmax" is what transformers' pipeline does.
         self.decoding = decoding or bundle.manifest.get("decoding", "argmax")
+        check_choice("decoding", self.decoding, DECODINGS)
 
     def predict(self, texts: list[str], batch_size: int = 32, aggregation: str | None = None) -> list[list[dict]]:
+        if aggregation is not None:
+            check_choice("aggregation", aggregation, STRATEGIES)
         tokenized = tokenize(self.tokenizer, texts)
         windows, outputs = self._window_scores(tokenized, batch_size)
         by_text: dict[int, list[int]] = {}
@@ -153,6 +180,7 @@ class SentimentPredictor(Predictor):
         super().__init__(bundle, **options)
         self.long_texts = long_texts or ("head+tail" if bundle.manifest.get("truncation") == "head+tail"
                                          else "windows")
+        check_choice("long_texts", self.long_texts, LONG_TEXTS)
 
     def predict(self, texts: list[str], batch_size: int = 32) -> list[dict]:
         tokenized = tokenize(self.tokenizer, texts)

@@ -71,8 +71,11 @@ def make_windows(texts: list[TokenizedText], max_length: int, stride: int,
                  prefix: list[int], suffix: list[int]) -> list[Window]:
     """Windows of at most `max_length` ids; consecutive windows of a text share `stride` tokens."""
     room = max_length - len(prefix) - len(suffix)
-    stride = window_overlap(room, stride)
-    step = room - stride
+    if room < 1 or stride < 0:
+        raise ValueError(f"windows of {max_length} tokens with {len(prefix) + len(suffix)} special tokens and "
+                         f"overlap {stride} cannot move forward: need max_length above the special tokens and "
+                         "a stride of at least 0")
+    step = room - window_overlap(room, stride)  # at least half a window: every window moves on
     windows = []
     for index, text in enumerate(texts):
         start = 0
@@ -98,6 +101,9 @@ def make_head_tail_windows(texts: list[TokenizedText], max_length: int, prefix: 
                            suffix: list[int]) -> list[Window]:
     """One window per text: its content, cut to head and tail when too long."""
     room = max_length - len(prefix) - len(suffix)
+    if room < 1:
+        raise ValueError(f"windows of {max_length} tokens cannot hold content beside {len(prefix) + len(suffix)} "
+                         "special tokens")
     windows = []
     for index, text in enumerate(texts):
         chunk = head_tail(text.ids, room)
