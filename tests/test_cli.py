@@ -2,6 +2,7 @@
 
 import argparse
 import dataclasses
+import json
 import subprocess
 import sys
 
@@ -57,3 +58,31 @@ def test_version_comes_from_the_installed_distribution():
     run = subprocess.run([sys.executable, "-m", "toolkit", "--version"], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == f"toolkit {version(toolkit.DISTRIBUTION)}"
     assert toolkit.__version__ == version(toolkit.DISTRIBUTION)
+
+
+def test_predict_answers_every_line_a_bad_one_cannot_stop_the_others(ner_bundle):
+    lines = ['Angela Merkel met John Smith in Paris .', '{"text": "a \\ud800 b"}', '{"text": "Olga Petrova"}']
+    run = subprocess.run([sys.executable, "-m", "toolkit", "predict", str(ner_bundle)], input="\n".join(lines),
+                         capture_output=True, text=True)
+    answers = [json.loads(line) for line in run.stdout.splitlines()]
+    assert len(answers) == 3 and isinstance(answers[0], list) and isinstance(answers[2], list)
+    assert answers[1]["line"] == 2 and "lone surrogate" in answers[1]["error"]
+    assert run.returncode == 1 and "1 input line(s) could not be answered" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_predict_into_a_closed_pipe_ends_quietly(ner_bundle):
+    many = "\n".join(["Angela Merkel met John Smith in Paris ."] * 2000)
+    run = subprocess.run(f"{sys.executable} -m toolkit predict {ner_bundle} | head -n 1", shell=True, input=many,
+                         capture_output=True, text=True)
+    assert len(run.stdout.splitlines()) == 1 and "Traceback" not in run.stderr and "BrokenPipe" not in run.stderr
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch-size", "-1"], "batch_size=-1"), (["--batch-size", "0"], "batch_size=0"),
+    (["--threads", "1000"], "threads=1000"),
+])
+def test_predict_options_are_checked(ner_bundle, capsys, argv, message):
+    from tests.conftest import cli_error
+
+    assert message in cli_error(capsys, "predict", str(ner_bundle), "x", *argv)

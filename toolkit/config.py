@@ -7,11 +7,13 @@ from these fields, so a default, a set of choices or a help line is written here
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import MISSING, dataclass, field
 from pathlib import Path
 
 from toolkit.modeling import EMBEDDED_MODEL, POOLINGS
 from toolkit.runtime.bio import DECODINGS
+from toolkit.runtime.bundle import MIN_MAX_LENGTH
 from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
 from toolkit.runtime.predict import PROVIDERS
 from toolkit.tasks import TASKS
@@ -19,6 +21,38 @@ from toolkit.tasks.sentiment import TRUNCATIONS
 
 PRESETS = ("auto", "tutorial")
 DEVICES = tuple(PROVIDERS)
+OPSETS = (14, 23)  # Optimum's BERT-family exports need 14+; onnxruntime 1.32 runs up to 23
+
+
+def check_number(problems: list[str], flag: str, value, low=None, high=None, above=None) -> None:
+    """Add a problem when `value` (None: not given) is outside [low, high] or not above `above`."""
+    if value is None:
+        return
+    if (low is not None and value < low) or (high is not None and value > high) or (
+            above is not None and value <= above):
+        bounds = [f"above {above:g}" if above is not None else None, f"at least {low:g}" if low is not None else None,
+                  f"at most {high:g}" if high is not None else None]
+        problems.append(f"{flag} must be {' and '.join(b for b in bounds if b)}, found {value:g}")
+
+
+def check_size(problems: list[str], flag: str, value) -> None:
+    """Sizes are a positive whole number or 'all'."""
+    if value is None or str(value).lower() == "all":
+        return
+    try:
+        if int(value) > 0:
+            return
+    except ValueError:
+        pass
+    problems.append(f"{flag} must be a positive whole number or 'all', found {value!r}")
+
+
+def raise_problems(problems: list[str]) -> None:
+    """All problems of a config at once, in one line."""
+    if problems:
+        from toolkit.errors import ToolkitError
+
+        raise ToolkitError("; ".join(problems) + ".")
 
 
 def int_list(value: str) -> list[int]:
@@ -91,6 +125,25 @@ class TrainConfig:
     resume: bool = option("continue an interrupted run in --output-dir", False)
     overwrite: bool = option("replace a checkpoint in --output-dir", False)
 
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values."""
+        problems: list[str] = []
+        check_size(problems, "--train-size", self.train_size)
+        check_size(problems, "--eval-size", self.eval_size)
+        check_number(problems, "--epochs", self.epochs, above=0)
+        check_number(problems, "--learning-rate", self.learning_rate, above=0)
+        check_number(problems, "--batch-size", self.batch_size, low=1)
+        check_number(problems, "--weight-decay", self.weight_decay, low=0)
+        check_number(problems, "--warmup-ratio", self.warmup_ratio, low=0, high=1)
+        check_number(problems, "--layer-lr-decay", self.layer_lr_decay, above=0, high=1)
+        check_number(problems, "--head-lr-multiplier", self.head_lr_multiplier, above=0)
+        check_number(problems, "--augment-copies", self.augment_copies, low=0)
+        check_number(problems, "--max-length", self.max_length, low=MIN_MAX_LENGTH)
+        check_number(problems, "--max-steps", self.max_steps, low=1)
+        if self.output_dir is not None and Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            problems.append(f"--output-dir {self.output_dir} is a file: choose a directory")
+        raise_problems(problems)
+
 
 @dataclass
 class ExportConfig:
@@ -110,6 +163,17 @@ class ExportConfig:
                          type=float)
     max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
                              "still be the default", 0.5, type=float)
+
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values."""
+        problems: list[str] = []
+        check_number(problems, "--opset", self.opset, low=OPSETS[0], high=OPSETS[1])
+        check_number(problems, "--atol", self.atol, above=0)
+        check_number(problems, "--max-drop", self.max_drop, low=0)
+        check_number(problems, "--calibration-size", self.calibration_size, low=1)
+        if self.static and not self.quantize:
+            problems.append("--static needs --quantize")
+        raise_problems(problems)
 
 
 @dataclass
@@ -132,6 +196,23 @@ class BenchConfig:
                           type=Path)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
                                         None, type=name_list)
+
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values, before anything is measured."""
+        problems: list[str] = []
+        for flag, values in (("--batch-sizes", self.batch_sizes), ("--seq-lens", self.seq_lens)):
+            if not values or min(values) < 1:
+                problems.append(f"{flag} must list whole numbers of at least 1, found {values}")
+        check_size(problems, "--eval-size", self.eval_size)
+        check_number(problems, "--threads", self.threads, low=1)
+        check_number(problems, "--warmup", self.warmup, low=0)
+        check_number(problems, "--runs", self.runs, low=1)
+        output = Path(self.output)
+        if output.is_dir():
+            problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
+        elif output.parent.exists() and not os.access(output.parent, os.W_OK):
+            problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
+        raise_problems(problems)
 
 
 @dataclass

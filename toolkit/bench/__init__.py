@@ -119,6 +119,7 @@ def end_to_end(bundle, backend, texts: list[str]) -> dict:
 
 def bench(cfg: BenchConfig) -> BenchResult:
     """Measure accuracy and latency of PyTorch and of every bundle variant on one device."""
+    cfg.check()
     bundle = load_bundle(cfg.bundle)
     check_device(cfg.device)
     result = BenchResult(bundle=str(cfg.bundle), task=bundle.task, device=cfg.device, environment={})

@@ -34,7 +34,10 @@ def parse_size(value: str | int | None) -> int | None:
     """'all' (or None) means the whole split; anything else is a positive row count."""
     if value is None or str(value).lower() == "all":
         return None
-    size = int(value)
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
     if size <= 0:
         raise DataError(f"expected a positive size or 'all', found {value!r}.")
     return size

@@ -11,11 +11,11 @@ from pathlib import Path
 from toolkit.backends import OrtBackend, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
-from toolkit.errors import DataError, ParityError, ToolkitError
+from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
 from toolkit.export.manifest import build_manifest
 from toolkit.export.staging import check_target, recover, staged_directory
 from toolkit.export.variants import VARIANTS, Build, Variant
-from toolkit.runtime.bundle import MANIFEST_FILE, sha256_of
+from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
 from toolkit.scoring import (
     MODEL_INPUTS,
     agreement,
@@ -55,11 +55,8 @@ def check_options(cfg: ExportConfig) -> None:
     """Reject option combinations that cannot work, before any work is done."""
     import onnxruntime
 
+    cfg.check()
     problems = []
-    if cfg.static and not cfg.quantize:
-        problems.append("--static needs --quantize")
-    if cfg.calibration_size <= 0:
-        problems.append(f"--calibration-size must be positive, found {cfg.calibration_size}")
     if cfg.fp16 and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         problems.append("--fp16: the fp16 variant is checked against PyTorch on ONNX Runtime's CUDA "
                         "execution provider, which this machine lacks (onnxruntime-gpu and an NVIDIA "
@@ -128,6 +125,9 @@ def export(cfg: ExportConfig) -> ExportResult:
     check_target(target, checkpoint.directory, cfg.overwrite)
     tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
     max_length = checkpoint.max_length
+    if max_length < MIN_MAX_LENGTH:
+        raise ModelError(f"{checkpoint.directory} takes at most {max_length} tokens; a bundle needs at least "
+                         f"{MIN_MAX_LENGTH} (special tokens and some text): retrain with a larger --max-length.")
     # Everything that can fail on the user's input is read before the first file is written.
     calibration = calibration_features(checkpoint, cfg, tokenizer) if cfg.static else None
     evaluation = evaluation_set(checkpoint, tokenizer, max_length)

@@ -100,6 +100,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
 
     datasets.disable_progress_bars()  # Trainer's own bar is the one that matters
 
+    cfg.check()
     cfg = with_task_defaults(task, cfg)
     check_output_dir(cfg)
     model_path = resolve_model(cfg.model)
