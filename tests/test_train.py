@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 
@@ -168,6 +169,11 @@ def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, mo
     assert (out / ".checkpoints" / "checkpoint-15").is_dir()
     (out / "config.json").unlink()  # as if the final save never happened
     monkeypatch.undo()
+    # What a kill while Trainer saves leaves: a newer checkpoint with truncated weights and no state.
+    half = out / ".checkpoints" / "checkpoint-20"
+    shutil.copytree(out / ".checkpoints" / "checkpoint-15", half)
+    (half / "trainer_state.json").unlink()
+    (half / "model.safetensors").write_bytes((half / "model.safetensors").read_bytes()[:100])
 
     seen = {}
     real_train = transformers.Trainer.train
@@ -180,5 +186,5 @@ def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, mo
 
     monkeypatch.setattr(transformers.Trainer, "train", spy)
     run_train("ner", tiny_base, ner_data, out, "--max_steps", 30, "--resume", True)
-    assert seen["resume_from_checkpoint"] is True and seen["global_step"] == 30
+    assert seen["resume_from_checkpoint"].endswith("checkpoint-15") and seen["global_step"] == 30
     assert (out / "config.json").is_file() and not (out / ".checkpoints").exists()

@@ -49,7 +49,12 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     if not directory.is_dir() or not (directory / "config.json").is_file():
         raise ModelError(f"{directory} is not a checkpoint: expected a directory with config.json and "
                          "weights, such as the output of `toolkit train`.")
-    config = AutoConfig.from_pretrained(directory)
+    try:
+        config = AutoConfig.from_pretrained(directory)
+    except (OSError, ValueError, KeyError) as error:  # invalid JSON, unknown model_type, missing keys
+        raise ModelError(f"{directory / 'config.json'} cannot be read as a transformers config "
+                         f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); restore it from the "
+                         "training run or re-train.") from error
     architectures = getattr(config, "architectures", None) or []
     # `toolkit train` records the task; other checkpoints are known by their head's class name.
     task = TASKS.get(getattr(config, "toolkit_task", None)) or task_of_architecture(architectures)
@@ -64,7 +69,13 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     if not any(directory.glob("*.safetensors")) and not any(directory.glob("*.bin")):
         raise ModelError(f"{directory} has no weights (model.safetensors): it is not a finished checkpoint.")
     metrics_path = directory / METRICS_FILE
-    training = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    try:
+        training = json.loads(metrics_path.read_text()) if metrics_path.is_file() else None
+    except (ValueError, OSError) as error:
+        raise ModelError(f"{metrics_path} is not valid JSON ({error}); restore it, or delete it to export "
+                         "without the training record.") from error
+    if training is not None and not isinstance(training.get("options", {}), dict):
+        raise ModelError(f"{metrics_path}: 'options' must be an object; restore the file or delete it.")
     labels = tuple(config.id2label[i] for i in range(config.num_labels))
     return Checkpoint(directory=directory, task=task, config=config, labels=labels,
                       training=training, decoding=getattr(config, "toolkit_decoding", "argmax"),

@@ -249,3 +249,17 @@ def main(argv: list[str] | None = None) -> None:
         # advise, pointing stdout at devnull so that the interpreter's final flush cannot fail again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(1)
+    except OSError as error:  # a full disk, a read-only or missing place: the system says what
+        if args.debug:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}. Free space or choose a writable place, then run again.",
+              file=sys.stderr)
+        sys.exit(1)
+    except Exception as error:  # noqa: BLE001 - the last net: one line, the traceback behind --debug
+        if args.debug:
+            raise
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        print(f"error: unexpected {type(error).__name__}: {first_line}. This input is not checked yet: run again "
+              "with --debug for the traceback and report it.", file=sys.stderr)
+        sys.exit(1)

@@ -121,8 +121,14 @@ def pooling_of(config) -> str:
 
 def load_model(checkpoint_dir: Path, task_model_class: str):
     """A trained checkpoint as the class it was trained as."""
+    from safetensors import SafetensorError
     from transformers import AutoConfig
 
     config = AutoConfig.from_pretrained(checkpoint_dir)
     model_class = model_class_for(task_model_class, pooling_of(config), config.model_type)
-    return model_class.from_pretrained(checkpoint_dir, config=config)
+    try:
+        return model_class.from_pretrained(checkpoint_dir, config=config)
+    except (OSError, ValueError, RuntimeError, SafetensorError) as error:  # truncated or foreign weights
+        raise ModelError(f"the weights in {checkpoint_dir} cannot be loaded ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:200]}); the file may be truncated: copy it again or "
+                         "re-train.") from error

@@ -3,6 +3,7 @@ and sample it by the protocol."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from toolkit.data.conll import read_conll
 from toolkit.errors import DataError
 from toolkit.hub import looks_like_path, require_hub
 from toolkit.tasks import Task
+
+log = logging.getLogger(__name__)
 
 LOADERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
 CONLL_SUFFIXES = {".txt", ".conll", ".iob", ".bio"}
@@ -135,11 +138,25 @@ def _check_columns(split_name: str, dataset, task_columns: tuple[str, str]) -> N
         )
 
 
+def check_rows(split_name: str, dataset, text_column: str, label_column: str, task: Task) -> None:
+    """Raise on the first row the task cannot use, naming it."""
+    for number, (text, labels) in enumerate(zip(dataset[text_column], dataset[label_column]), start=1):
+        problem = task.check_example(text, labels)
+        if problem:
+            raise DataError(f"{split_name} split, row {number}: {problem}. Fix or remove the row.")
+
+
 def _declared_labels(feature) -> tuple[str, ...] | None:
     """Label names a ClassLabel (or a sequence of them) carries, if any."""
     inner = getattr(feature, "feature", feature)
     names = getattr(inner, "names", None)
     return tuple(names) if names else None
+
+
+def _raise_label_problem(task: Task, labels: tuple[str, ...]) -> None:
+    problem = task.check_labels(labels)
+    if problem:
+        raise DataError(f"the {task.name} labels {list(labels)[:12]}: {problem}.")
 
 
 def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[str, ...], dict]:
@@ -158,8 +175,10 @@ def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[s
                             batched=True, features=None)
             for name, split in splits.items()
         }
+        _raise_label_problem(task, labels)
         return labels, splits
     labels = declared or task.default_labels
+    _raise_label_problem(task, labels)
     for name, split in splits.items():
         bad = [v for v in task.flat_labels(split[label_column]) if not isinstance(v, int) or not 0 <= v < len(labels)]
         if bad:
@@ -191,7 +210,13 @@ def load_task_data(task: Task, cfg) -> TaskData:
         raise DataError(f"dataset {cfg.dataset!r} has no 'train' split; found {sorted(splits)}.")
     for name, split in chosen.items():
         _check_columns(name, split, (cfg.text_column, cfg.label_column))
+        check_rows(name, split, cfg.text_column, cfg.label_column, task)
     labels, chosen = resolve_labels(chosen, cfg.label_column, task)
     train = sample(chosen["train"], parse_size(cfg.train_size), cfg.seed, "train")
     evaluation = sample(chosen[eval_name], parse_size(cfg.eval_size), cfg.seed, eval_name)
+    unseen = set(range(len(labels))) - set(task.flat_labels(train[cfg.label_column]))
+    if unseen:
+        log.warning("labels %s never occur in the %d training rows: the model cannot learn them, and they "
+                    "count as errors wherever the evaluation rows hold them", [labels[i] for i in sorted(unseen)],
+                    len(train))
     return TaskData(train=train, eval=evaluation, labels=labels, eval_split=eval_name)

@@ -39,20 +39,23 @@ def read_conll(path: Path) -> dict[str, list]:
         words.clear()
         word_tags.clear()
 
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            fields = line.split()
-            if not fields:
-                end_sentence()
-            elif fields[0] == "-DOCSTART-":
-                end_sentence()
-            elif len(fields) < 2:
-                raise DataError(
-                    f"{path}:{number}: expected 'token ... tag' (at least two columns), "
-                    f"found {line.strip()!r}. Fix the line or remove it."
-                )
-            else:
-                words.append(fields[0])
-                word_tags.append(fields[-1])
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8.") from None
+    for number, line in enumerate(text.split("\n"), start=1):
+        fields = line.split()
+        if not fields:
+            end_sentence()
+        elif fields[0] == "-DOCSTART-":
+            end_sentence()
+        elif len(fields) < 2:
+            raise DataError(
+                f"{path}:{number}: expected 'token ... tag' (at least two columns), "
+                f"found {line.strip()!r}. Fix the line or remove it."
+            )
+        else:
+            words.append(fields[0])
+            word_tags.append(fields[-1])
     end_sentence()
     return {"tokens": sentences, "ner_tags": tags}

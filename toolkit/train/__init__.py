@@ -52,17 +52,38 @@ def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int,
     return replace(chosen, **overrides)
 
 
-def check_output_dir(cfg: TrainConfig) -> None:
-    """Refuse to overwrite a finished checkpoint unless asked; --resume needs saved state."""
+def resumable_state(state_dir: Path) -> Path | None:
+    """The newest complete Trainer checkpoint in `state_dir`; half-written newer ones are removed.
+
+    Trainer writes trainer_state.json after the weights, optimizer and scheduler, so a checkpoint
+    whose trainer_state.json reads back was saved whole (a kill mid-save leaves it without one).
+    """
+    candidates = sorted(state_dir.glob("checkpoint-*"), reverse=True,
+                        key=lambda p: int(p.name.rpartition("-")[2]) if p.name.rpartition("-")[2].isdigit() else -1)
+    for candidate in candidates:
+        try:
+            json.loads((candidate / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            log.warning("ignoring %s: it was not saved completely", candidate)
+            shutil.rmtree(candidate, ignore_errors=True)
+            continue
+        return candidate
+    return None
+
+
+def check_output_dir(cfg: TrainConfig) -> Path | None:
+    """Refuse to overwrite a finished checkpoint unless asked; return the state --resume continues."""
     out = cfg.output_dir
     if cfg.resume:
-        if not (out / CHECKPOINTS).is_dir() or not any((out / CHECKPOINTS).glob("checkpoint-*")):
-            raise ToolkitError(f"--resume: no saved training state in {out / CHECKPOINTS}; "
-                               "run without --resume to start training.")
-        return
+        state = resumable_state(out / CHECKPOINTS) if (out / CHECKPOINTS).is_dir() else None
+        if state is None:
+            raise ToolkitError(f"--resume: no saved training state in {out / CHECKPOINTS} that was written "
+                               "completely; run without --resume to start training.")
+        return state
     if (out / "config.json").exists() and not cfg.overwrite:
         raise ToolkitError(f"{out} already holds a checkpoint: pass --overwrite to replace it, "
                            "or choose another --output-dir.")
+    return None
 
 
 def is_main_process() -> bool:
@@ -102,7 +123,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
 
     cfg.check()
     cfg = with_task_defaults(task, cfg)
-    check_output_dir(cfg)
+    resume_from = check_output_dir(cfg)
     model_path = resolve_model(cfg.model)
     data = load_task_data(task, cfg)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -164,7 +185,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     trainer = Trainer(model=model, args=args, train_dataset=train_set,
                       data_collator=getattr(transformers, task.collator)(tokenizer), optimizers=(optimizer, None))
     started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=True if cfg.resume else None)
+    trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     train_runtime_s = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -1,0 +1,133 @@
+"""Every failure a user can cause is one line naming the problem and the fix, exit code 1."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import cli_error
+
+
+def conll_dir(tmp_path, train: str, validation: str | None = None, encoding="utf-8"):
+    directory = tmp_path / "data"
+    directory.mkdir(exist_ok=True)
+    (directory / "train.txt").write_bytes(train.encode(encoding))
+    (directory / "validation.txt").write_bytes((validation or train).encode(encoding))
+    return directory
+
+
+def train_error(capsys, tmp_path, tiny_base, dataset, *extra, task="ner"):
+    return cli_error(capsys, "train", task, "--model", str(tiny_base), "--dataset", str(dataset), "--train-size",
+                     "all", "--eval-size", "all", "--max-steps", "1", "--output-dir", str(tmp_path / "out"), *extra)
+
+
+@pytest.mark.parametrize("train, message", [
+    ("EU NNP\nrejects VBZ\n\nGerman JJ\n", "not IOB tags"),  # a POS column where the tag should be
+    ("EU O\nrejects O\n\nGerman O\n", "every tag is O"),  # no entity column at all
+    ("EU B-\nrejects O\n", "not IOB tags"),
+    ("EU X-PER\nrejects O\n", "not IOB tags"),
+])
+def test_conll_without_usable_tags_is_refused(capsys, tmp_path, tiny_base, train, message):
+    assert message in train_error(capsys, tmp_path, tiny_base, conll_dir(tmp_path, train))
+    assert not (tmp_path / "out").exists()
+
+
+def test_non_utf8_conll_is_refused(capsys, tmp_path, tiny_base):
+    directory = conll_dir(tmp_path, "Müller B-PER\nsaid O\n", encoding="latin-1")
+    assert "not UTF-8" in train_error(capsys, tmp_path, tiny_base, directory)
+
+
+@pytest.mark.parametrize("row, message", [
+    ({"tokens": ["EU", "rejects", "it"], "ner_tags": ["B-ORG", "O"]}, "3 words but 2 tags"),
+    ({"tokens": "EU rejects it", "ner_tags": ["B-ORG", "O", "O"]}, "must be a list of words"),
+])
+def test_malformed_ner_rows_are_refused_naming_the_row(capsys, tmp_path, tiny_base, row, message):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    good = {"tokens": ["Paris", "is", "nice"], "ner_tags": ["B-LOC", "O", "O"]}
+    for split in ("train", "validation"):
+        (directory / f"{split}.jsonl").write_text(json.dumps(good) + "\n" + json.dumps(row) + "\n")
+    err = train_error(capsys, tmp_path, tiny_base, directory)
+    assert message in err and "row 2" in err
+
+
+@pytest.mark.parametrize("text", [7, None])
+def test_sentiment_text_that_is_not_a_string_is_refused(capsys, tmp_path, tiny_base, text):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    rows = [{"text": "great film", "label": "pos"}, {"text": text, "label": "neg"}]
+    for split in ("train", "test"):
+        (directory / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    assert "the text must be a string" in train_error(capsys, tmp_path, tiny_base, directory, task="sentiment")
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs must be above 0"), (["--epochs", "-1"], "--epochs must be above 0"),
+    (["--learning-rate", "-1"], "--learning-rate must be above 0"), (["--batch-size", "0"], "--batch-size"),
+    (["--train-size", "abc"], "--train-size must be a positive whole number or 'all'"),
+    (["--max-length", "1"], "--max-length must be at least 8"),
+])
+def test_bad_training_numbers_are_refused_before_any_work(capsys, tmp_path, tiny_base, ner_data, flags, message):
+    assert message in train_error(capsys, tmp_path, tiny_base, ner_data, *flags)
+    assert not (tmp_path / "out").exists()
+
+
+def test_many_bad_numbers_are_named_at_once(capsys, tmp_path, tiny_base, ner_data):
+    err = train_error(capsys, tmp_path, tiny_base, ner_data, "--epochs", "0", "--learning-rate", "-1")
+    assert "--epochs" in err and "--learning-rate" in err
+
+
+def test_output_dir_that_is_a_file(capsys, tmp_path, tiny_base, ner_data):
+    (tmp_path / "out").write_text("mine")
+    assert "is a file" in train_error(capsys, tmp_path, tiny_base, ner_data)
+    assert (tmp_path / "out").read_text() == "mine"
+
+
+def test_label_only_in_the_evaluation_split_is_named(caplog, tmp_path, tiny_base):
+    from tests.conftest import run_train
+
+    directory = conll_dir(tmp_path, "Paris B-LOC\nis O\n\nRome B-LOC\nwins O\n",
+                          "Paris B-LOC\nis O\n\nSiemens B-ORG\nwins O\n")
+    run_train("ner", tiny_base, directory, tmp_path / "out", "--max_steps", 1)
+    assert "['B-ORG'] never occur in the 2 training rows" in caplog.text
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("config", "cannot be read as a transformers config"),
+    ("metrics", "metrics.json is not valid JSON"),
+    ("weights", "cannot be loaded"),
+])
+def test_damaged_checkpoints_are_one_line(capsys, tmp_path, ner_checkpoint, damage, message):
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(ner_checkpoint, checkpoint)
+    if damage == "config":
+        (checkpoint / "config.json").write_text("{not json")
+    elif damage == "metrics":
+        (checkpoint / "metrics.json").write_text("[1, 2")
+    else:
+        weights = checkpoint / "model.safetensors"
+        weights.write_bytes(weights.read_bytes()[:1000])
+    assert message in cli_error(capsys, "export", str(checkpoint), "--output-dir", str(tmp_path / "b"))
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--opset", "5"], "--opset must be at least 14"), (["--opset", "99"], "at most 23"),
+    (["--atol", "0"], "--atol must be above 0"), (["--static"], "--static needs --quantize"),
+])
+def test_bad_export_options(capsys, tmp_path, ner_checkpoint, flags, message):
+    assert message in cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b"), *flags)
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--batch-sizes", "0"], "--batch-sizes must list whole numbers of at least 1"),
+    (["--runs", "0"], "--runs must be at least 1"), (["--seq-lens", ","], "--seq-lens"),
+])
+def test_bad_bench_options(capsys, tmp_path, ner_bundle, flags, message):
+    assert message in cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path / "r.json"), *flags)
+
+
+def test_bench_output_that_is_a_directory_is_refused_before_measuring(capsys, tmp_path, ner_bundle):
+    assert "is a directory" in cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path))
