@@ -1,6 +1,10 @@
 """Mean-pooled classification: trained, exported and served as mean pooling, never silently as [CLS]."""
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import torch
@@ -10,9 +14,36 @@ from tests.conftest import cli_error, export_bundle, run_train
 TEXTS = ["great film", "a boring movie , a bad film and a boring bad movie"]  # different lengths: padding
 
 
+def plain_transformers_logits(checkpoint, expected):
+    """transformers alone, in a fresh process without the toolkit: it refuses the checkpoint, or
+    with trust_remote_code=True loads it as trained (never silently as a [CLS] classifier)."""
+    code = textwrap.dedent(f"""
+        import sys, json
+        sys.modules["toolkit"] = None
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        try:
+            AutoModelForSequenceClassification.from_pretrained({str(checkpoint)!r})
+            print("loaded without trust_remote_code")
+            sys.exit(1)
+        except ValueError as error:
+            assert "trust_remote_code" in str(error), error
+        model = AutoModelForSequenceClassification.from_pretrained({str(checkpoint)!r}, trust_remote_code=True)
+        tokenizer = AutoTokenizer.from_pretrained({str(checkpoint)!r})
+        with torch.no_grad():
+            logits = model.eval()(**tokenizer({TEXTS!r}, padding=True, return_tensors="pt")).logits
+        print("LOGITS", json.dumps(logits.tolist()))
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=checkpoint.parent,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdin=subprocess.DEVNULL)
+    assert run.returncode == 0, run.stdout + run.stderr[-2000:]
+    printed = run.stdout.rpartition("LOGITS ")[2]  # after transformers' prompt, which ends without a newline
+    np.testing.assert_allclose(np.asarray(json.loads(printed)), expected, atol=1e-5)
+
+
 def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, sentiment_data):
     import onnxruntime as ort
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoTokenizer
 
     from toolkit.modeling import load_model
     from toolkit.runtime import load
@@ -29,9 +60,8 @@ def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, 
         hidden = model.bert(**encoded).last_hidden_state
         mask = encoded["attention_mask"].unsqueeze(-1).float()
         by_hand = model.classifier((hidden * mask).sum(1) / mask.sum(1)).numpy()
-        as_cls = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()(**encoded).logits.numpy()
     np.testing.assert_allclose(logits, by_hand, atol=1e-5)
-    assert not np.allclose(logits, as_cls, atol=1e-3)  # the [CLS] class would load it wrong
+    plain_transformers_logits(checkpoint, logits)
 
     bundle = export_bundle(checkpoint, tmp_path / "bundle")
     session = ort.InferenceSession(str(bundle / "model.onnx"), providers=["CPUExecutionProvider"])

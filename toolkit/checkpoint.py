@@ -44,13 +44,13 @@ class Checkpoint:
 
 def inspect_checkpoint(directory: Path) -> Checkpoint:
     """Check that `directory` is an exportable checkpoint and describe it."""
-    from transformers import AutoConfig
+    from toolkit.modeling import read_config
 
     if not directory.is_dir() or not (directory / "config.json").is_file():
         raise ModelError(f"{directory} is not a checkpoint: expected a directory with config.json and "
                          "weights, such as the output of `toolkit train`.")
     try:
-        config = AutoConfig.from_pretrained(directory)
+        config = read_config(directory)
     except (OSError, ValueError, KeyError) as error:  # invalid JSON, unknown model_type, missing keys
         raise ModelError(f"{directory / 'config.json'} cannot be read as a transformers config "
                          f"({type(error).__name__}: {str(error).splitlines()[0][:200]}); restore it from the "
@@ -58,7 +58,7 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     architectures = getattr(config, "architectures", None) or []
     # `toolkit train` records the task; other checkpoints are known by their head's class name.
     task = TASKS.get(getattr(config, "toolkit_task", None)) or task_of_architecture(architectures)
-    if task is None or config.model_type not in SUPPORTED_MODEL_TYPES:
+    if task is None or getattr(config, "export_as", config.model_type) not in SUPPORTED_MODEL_TYPES:
         raise ModelError(
             f"{directory}: architecture {architectures or config.model_type!r} is not supported; "
             f"expected a token- or sequence-classification model of type {', '.join(SUPPORTED_MODEL_TYPES)}."

@@ -67,38 +67,28 @@ def resolve_model(name: str) -> str:
     return name
 
 
-def _mean_pooled_class():
-    """Defined on first use so that importing toolkit does not import torch."""
-    import torch
-    from transformers import BertModel, BertPreTrainedModel
-    from transformers.modeling_outputs import SequenceClassifierOutput
+@lru_cache(maxsize=1)
+def mean_pooled_class():
+    """The mean-pooling classifier, registered with transformers' auto classes (imported on first use,
+    so that importing toolkit does not import torch)."""
+    from transformers import AutoConfig, AutoModelForSequenceClassification
 
-    class MeanPoolingBertForSequenceClassification(BertPreTrainedModel):
-        """BERT with a linear classifier on the attention-masked mean of the last hidden layer."""
+    from toolkit.mean_pooling import MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification
 
-        def __init__(self, config):
-            super().__init__(config)
-            self.num_labels = config.num_labels
-            self.bert = BertModel(config, add_pooling_layer=False)
-            dropout = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
-            self.dropout = torch.nn.Dropout(dropout)
-            self.classifier = torch.nn.Linear(config.hidden_size, config.num_labels)
-            self.post_init()
-
-        def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **_):
-            if attention_mask is None:
-                attention_mask = torch.ones_like(input_ids)
-            hidden = self.bert(input_ids, attention_mask=attention_mask,
-                               token_type_ids=token_type_ids).last_hidden_state
-            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            logits = self.classifier(self.dropout(pooled))
-            loss = None
-            if labels is not None:
-                loss = torch.nn.functional.cross_entropy(logits.view(-1, self.num_labels), labels.view(-1))
-            return SequenceClassifierOutput(loss=loss, logits=logits)
-
+    AutoConfig.register(MeanPoolingBertConfig.model_type, MeanPoolingBertConfig)
+    AutoModelForSequenceClassification.register(MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification)
+    # Saving then copies toolkit/mean_pooling.py next to the weights and names it in config.auto_map.
+    MeanPoolingBertConfig.register_for_auto_class()
+    MeanPoolingBertForSequenceClassification.register_for_auto_class("AutoModelForSequenceClassification")
     return MeanPoolingBertForSequenceClassification
+
+
+def read_config(checkpoint_dir):
+    """A checkpoint's transformers config, whatever head of this toolkit it has."""
+    from transformers import AutoConfig
+
+    mean_pooled_class()  # registers the toolkit's own model type before transformers reads it
+    return AutoConfig.from_pretrained(checkpoint_dir)
 
 
 def model_class_for(task_model_class: str, pooling: str, model_type: str):
@@ -109,22 +99,23 @@ def model_class_for(task_model_class: str, pooling: str, model_type: str):
         return getattr(transformers, task_model_class)
     if task_model_class != "AutoModelForSequenceClassification":
         raise ToolkitError(f"--pooling {pooling} is for sentence classification; token tasks have no pooling.")
-    if model_type != "bert":
+    if model_type not in ("bert", "toolkit_mean_pooling_bert"):
         raise ToolkitError(f"--pooling {pooling} supports BERT models, not {model_type!r}: use --pooling cls.")
-    return _mean_pooled_class()
+    return mean_pooled_class()
 
 
 def pooling_of(config) -> str:
     """The pooling a checkpoint's config records ("cls" when it records none)."""
+    if config.model_type == "toolkit_mean_pooling_bert":
+        return "mean"
     return getattr(config, "toolkit_pooling", "cls")
 
 
 def load_model(checkpoint_dir: Path, task_model_class: str):
     """A trained checkpoint as the class it was trained as."""
     from safetensors import SafetensorError
-    from transformers import AutoConfig
 
-    config = AutoConfig.from_pretrained(checkpoint_dir)
+    config = read_config(checkpoint_dir)
     model_class = model_class_for(task_model_class, pooling_of(config), config.model_type)
     try:
         return model_class.from_pretrained(checkpoint_dir, config=config)

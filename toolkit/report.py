@@ -157,8 +157,9 @@ def model_card(manifest: dict) -> str:
                     f"{v['parity']['label_agreement']:.4f} | {'-' if value is None else f'{value:.4f}'} | "
                     f"{v['drop_points']:.2f} |")
     pooling = (["Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
-                "checkpoint loads with `toolkit.modeling.load_model` (transformers' "
-                "AutoModelForSequenceClassification would read [CLS] instead).", ""]
+                "checkpoint loads with `AutoModelForSequenceClassification.from_pretrained(CHECKPOINT, "
+                "trust_remote_code=True)` (its `mean_pooling.py`) or `toolkit.modeling.load_model`; without "
+                "`trust_remote_code` transformers refuses it rather than read [CLS].", ""]
                if manifest.get("pooling") == "mean" else [])
     data = (f"{evaluation['examples']} examples of `{evaluation['dataset']}` ({evaluation['split']})"
             if evaluation.get("dataset") else "built-in sentences (the training data was not available)")

@@ -45,7 +45,8 @@ def export_fp32(build: Build, source: None, target: Path) -> dict:
 
     model = build.model
     make_config = TasksManager.get_exporter_config_constructor(
-        "onnx", model=model, task=build.onnx_task, library_name="transformers")
+        "onnx", model=model, task=build.onnx_task, library_name="transformers",
+        model_type=getattr(model.config, "export_as", model.config.model_type))
     export(model, make_config(model.config), target, opset=build.opset)
     model.config.save_pretrained(target.parent)
     maybe_save_preprocessors(build.checkpoint_dir, target.parent)

@@ -16,7 +16,7 @@ from toolkit.config import TrainConfig
 from toolkit.data import load_task_data
 from toolkit.data.augment import augment_ner_split
 from toolkit.errors import ToolkitError
-from toolkit.modeling import model_class_for, resolve_model
+from toolkit.modeling import model_class_for, read_config, resolve_model
 from toolkit.tasks import Task
 from toolkit.train import presets
 from toolkit.train.param_groups import layerwise_adamw
@@ -127,7 +127,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     model_path = resolve_model(cfg.model)
     data = load_task_data(task, cfg)
     tokenizer = AutoTokenizer.from_pretrained(model_path)
-    model_config = AutoConfig.from_pretrained(model_path)
+    model_config = read_config(model_path)
     cfg = replace(cfg, max_length=effective_max_length(cfg.max_length, model_config, tokenizer))
     hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768), model_config.model_type)
     cfg = replace(cfg, truncation=hyper.truncation)
