@@ -250,3 +250,29 @@ def test_a_killed_export_leaves_nothing_the_next_run_does_not_clean(tmp_path, ne
     with pytest.raises(ToolkitError, match="already holds a bundle"):
         export_bundle(ner_checkpoint, target)
     assert snapshot(target) == before and [p.name for p in tmp_path.iterdir()] == ["bundle"]
+
+
+def test_int8_is_made_for_the_named_cpu_target_and_the_runtime_warns_elsewhere(tmp_path, ner_checkpoint, ner_bundle,
+                                                                                monkeypatch):
+    import warnings
+
+    from toolkit.runtime import cpu, load
+
+    vnni = export_bundle(ner_checkpoint, tmp_path / "vnni", quantize=True, quantize_for="avx512_vnni")
+    recipe = manifest_of(vnni)["variants"]["int8-dynamic"]["recipe"]
+    assert recipe["target"] == "avx512_vnni" and recipe["reduce_range"] is False
+    portable = manifest_of(ner_bundle)["variants"]["int8-dynamic"]["recipe"]
+    assert portable["target"] == "portable" and portable["reduce_range"] is True
+
+    def loaded_with(flags, bundle):
+        monkeypatch.setattr(cpu, "cpu_flags", lambda: frozenset(flags))
+        cpu.warn_if_not_built_for_this_cpu.cache_clear()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            load(bundle, variant="int8-dynamic")
+        return [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+
+    avx2_only = {"avx", "avx2", "fma"}
+    assert any("quantized for avx512_vnni" in m for m in loaded_with(avx2_only, vnni))
+    assert loaded_with(avx2_only | {"avx512_vnni"}, vnni) == []
+    assert loaded_with(avx2_only, ner_bundle) == []

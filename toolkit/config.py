@@ -14,6 +14,7 @@ from pathlib import Path
 from toolkit.modeling import EMBEDDED_MODEL, POOLINGS
 from toolkit.runtime.bio import DECODINGS
 from toolkit.runtime.bundle import MIN_MAX_LENGTH
+from toolkit.runtime.cpu import QUANTIZE_TARGETS
 from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
 from toolkit.runtime.predict import PROVIDERS
 from toolkit.tasks import TASKS
@@ -152,6 +153,9 @@ class ExportConfig:
     output_dir: Path | None = option("where the bundle goes (default: exports/CHECKPOINT_NAME)", None, type=Path)
     overwrite: bool = option("replace the bundle in --output-dir (only a bundle is ever replaced)", False)
     quantize: bool = option("add the int8-dynamic variant", False)
+    quantize_for: str = option("the CPUs the int8 variants are made for: portable (7-bit weights, right on every "
+                               "x86 CPU), avx2 (the same), avx512_vnni or arm64 (full 8-bit weights; other CPUs "
+                               "can saturate)", "portable", choices=QUANTIZE_TARGETS)
     static: bool = option("with --quantize, add int8-static (activation ranges calibrated on training data)",
                           False)
     calibration_dataset: str | None = option("hub id or directory for --static's calibration "

@@ -17,6 +17,7 @@ from toolkit.config import BenchConfig
 from toolkit.errors import DataError, ToolkitError
 from toolkit.export.variants import VARIANTS
 from toolkit.runtime.bundle import load_bundle
+from toolkit.runtime.cpu import cpu_flags, cpu_name
 from toolkit.runtime.predict import PREDICTORS
 from toolkit.scoring import collect_logits, score
 
@@ -54,23 +55,13 @@ def check_device(device: str) -> None:
         raise ToolkitError("--device cuda: PyTorch sees no CUDA GPU on this machine; run on a GPU machine.")
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def environment(cfg: BenchConfig, backends) -> dict:
     import onnxruntime
     import torch
     import transformers
 
     gpu = torch.cuda.get_device_name(0) if cfg.device == "cuda" else None
-    return {"cpu": cpu_model(), "cores": os.cpu_count(), "threads": cfg.threads, "gpu": gpu,
+    return {"cpu": cpu_name(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "asimd"))), "cores": os.cpu_count(), "threads": cfg.threads, "gpu": gpu,
             "device": cfg.device, "python": platform.python_version(),
             "versions": {"toolkit": toolkit.__version__, "torch": torch.__version__,
                          "transformers": transformers.__version__, "onnxruntime": onnxruntime.__version__},

@@ -143,7 +143,7 @@ def export(cfg: ExportConfig) -> ExportResult:
     if baseline:
         baseline.pop("per_type", None)
     build = Build(model=pytorch.model, checkpoint_dir=checkpoint.directory, onnx_task=checkpoint.task.onnx_task,
-                  opset=cfg.opset, calibration=calibration, input_names=input_names)
+                  opset=cfg.opset, calibration=calibration, input_names=input_names, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
     with staged_directory(target) as staging:
         variants, rejected = {}, []

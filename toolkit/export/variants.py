@@ -14,7 +14,11 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from toolkit.runtime.cpu import TARGET_NEEDS
+
 log = logging.getLogger(__name__)
+
+FULL_RANGE_TARGETS = ("avx512_vnni", "arm64")  # dot products without 16-bit saturation: 8-bit weights
 
 
 @dataclass
@@ -27,6 +31,7 @@ class Build:
     opset: int
     calibration: list[dict] | None  # encoded examples for int8-static
     input_names: list[str]
+    quantize_for: str = "portable"  # the CPU target of the int8 recipes (toolkit/runtime/cpu.py)
 # ONNX Runtime's transformer optimizer knows these encoder layouts under its "bert" fusions.
 OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert",
                          "xlm-roberta": "bert", "electra": "bert", "camembert": "bert", "mpnet": "bert"}
@@ -51,15 +56,6 @@ def export_fp32(build: Build, source: None, target: Path) -> dict:
     model.config.save_pretrained(target.parent)
     maybe_save_preprocessors(build.checkpoint_dir, target.parent)
     return {"tool": "optimum.exporters.onnx", "opset": build.opset, "dynamic_axes": ["batch", "sequence"]}
-
-
-def cpu_has_vnni() -> bool:
-    """True where the CPU has VNNI dot-product instructions (int8 x int8 without saturation)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags or "amx_int8" in flags
 
 
 def heads_and_width(model_config) -> tuple[int, int]:
@@ -94,21 +90,25 @@ def count_weight_matmuls(model_path: Path) -> int:
 def quantize_int8_dynamic(build: Build, source: Path, target: Path) -> dict:
     """Int8 weights, activations quantized at run time, on the MatMuls of the plain export.
 
-    Activations are uint8 and weights int8 (U8S8), per channel. Without VNNI, AVX2's U8S8 kernel
-    adds pairs of products in 16 bits and can saturate; 7-bit weights (reduce_range) avoid that.
-    Measured on the MiniLM CoNLL checkpoint on this AVX2 CPU (F1 drop vs fp32, batch 8 x 128
-    latency): U8U8 -0.11 pts 203 ms; U8S8 -0.46 pts 175 ms; U8S8 reduce_range -0.22 pts 156 ms.
-    Quantizing the embedding Gather too shrinks the file from 59 to 23 MB but cost ~1 F1 point.
+    Activations are uint8 and weights int8 (U8S8), per channel, for the CPU target the user names
+    (`--quantize-for`), never for the CPU export happens to run on: a bundle is made once and run
+    anywhere. `portable` (and `avx2`) keep weights to 7 bits (reduce_range), because AVX2's U8S8
+    kernel adds pairs of products in 16 bits and can saturate with full 8-bit weights; VNNI and ARM
+    dot products cannot. Measured on the MiniLM CoNLL checkpoint on an AVX2-only EPYC (F1 drop vs
+    fp32, batch 8 x 128 latency): U8U8 -0.11 pts 203 ms; U8S8 -0.46 pts 175 ms; U8S8 7-bit
+    -0.22 pts 156 ms. Quantizing the embedding Gather too shrinks the file from 59 to 23 MB but cost
+    ~1 F1 point.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    vnni = cpu_has_vnni()
+    full_range = build.quantize_for in FULL_RANGE_TARGETS
     quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul"], per_channel=True,
-                     reduce_range=not vnni, weight_type=QuantType.QInt8)
-    return {"tool": "onnxruntime.quantization.quantize_dynamic", "source": "fp32",
-            "activations": "uint8 (dynamic, per tensor)", "weights": "int8 (7-bit range)" if not vnni else "int8",
-            "per_channel": True, "reduce_range": not vnni,
-            "chosen_for": "x86 with VNNI" if vnni else "x86 with AVX2, no VNNI (avoids U8S8 saturation)",
+                     reduce_range=not full_range, weight_type=QuantType.QInt8)
+    return {"tool": "onnxruntime.quantization.quantize_dynamic", "source": "fp32", "target": build.quantize_for,
+            "activations": "uint8 (dynamic, per tensor)", "weights": "int8" if full_range else "int8 (7-bit range)",
+            "per_channel": True, "reduce_range": not full_range,
+            "runs_correctly_on": "any CPU" if not TARGET_NEEDS[build.quantize_for]
+            else f"CPUs with {' or '.join(TARGET_NEEDS[build.quantize_for])}",
             "quantized_ops": ["MatMul"], "quantized_matmuls": count_weight_matmuls(source)}
 
 
@@ -134,12 +134,15 @@ def quantize_int8_static(build: Build, source: Path, target: Path) -> dict:
     )
 
     features = build.calibration or []
+    full_range = build.quantize_for in FULL_RANGE_TARGETS  # as for int8-dynamic
     quantize_static(str(source), str(target), FeatureReader(features, build.input_names),
                     quant_format=QuantFormat.QDQ, op_types_to_quantize=["MatMul"], per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    reduce_range=not full_range, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
     return {"tool": "onnxruntime.quantization.quantize_static", "source": "fp32", "format": "QDQ",
-            "activations": "uint8 (calibrated, MinMax)", "weights": "int8", "per_channel": True,
+            "target": build.quantize_for, "reduce_range": not full_range,
+            "activations": "uint8 (calibrated, MinMax)", "weights": "int8" if full_range else "int8 (7-bit range)",
+            "per_channel": True,
             "calibration_examples": len(features), "quantized_ops": ["MatMul"],
             "quantized_matmuls": count_weight_matmuls(source)}
 

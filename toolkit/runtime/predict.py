@@ -15,6 +15,7 @@ import numpy as np
 
 from toolkit.runtime.bio import DECODINGS, decode_tags
 from toolkit.runtime.bundle import Bundle
+from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
 from toolkit.runtime.errors import OptionError
 from toolkit.runtime.windows import (
@@ -94,6 +95,9 @@ class Predictor:
         self.batch_size = batch_size
         # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors
         self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
+        if device == "cpu" and session is None:
+            recipe = bundle.variants[self.variant].get("recipe") or {}
+            warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
