@@ -44,7 +44,7 @@ def bench_rows(name: str) -> list[str]:
     metric = TASKS[report["task"]].primary_metric
     lines = [f"**{name}** ({report['environment']['cpu']}, {report['environment']['threads']} threads, "
              f"{report['environment']['runs']} runs)", "",
-             f"| variant | {metric} | Δ vs PyTorch | b1 p50 ms | b1 p90 ms | b8 p50 ms | b8 seq/s | end-to-end ex/s |",
+             f"| variant | {metric} | points lost vs PyTorch | b1 p50 ms | b1 p90 ms | b8 p50 ms | b8 seq/s | end-to-end ex/s |",
              "|---|---|---|---|---|---|---|---|"]
     for entry in report["results"]:
         cells = {c["batch_size"]: c for c in entry["latency"] if c["seq_len"] == 128}
@@ -52,9 +52,16 @@ def bench_rows(name: str) -> list[str]:
         e2e = (entry["end_to_end"] or {}).get("examples_per_s")
         lines.append(
             f"| {entry['variant']} | {metrics.get(metric, float('nan')):.4f} | "
-            f"{(metrics.get('delta') or {}).get(metric, 0):+.4f} | {cells[1]['p50_ms']:.1f} | {cells[1]['p90_ms']:.1f} | "
+            f"{points_lost(metrics, metric)} | {cells[1]['p50_ms']:.1f} | {cells[1]['p90_ms']:.1f} | "
             f"{cells[8]['p50_ms']:.1f} | {cells[8]['throughput']:.1f} | {e2e if e2e is None else round(e2e, 1)} |")
     return lines
+
+
+def points_lost(metrics: dict, metric: str) -> str:
+    """+ = loss, in metric points; older reports stored a signed fraction under 'delta' (- = loss)."""
+    if "drop_points" in metrics:
+        return f"{metrics['drop_points']:+.2f}"
+    return f"{-100 * (metrics.get('delta') or {}).get(metric, 0):+.2f}"
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -188,3 +189,15 @@ def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, mo
     run_train("ner", tiny_base, ner_data, out, "--max_steps", 30, "--resume", True)
     assert seen["resume_from_checkpoint"].endswith("checkpoint-15") and seen["global_step"] == 30
     assert (out / "config.json").is_file() and not (out / ".checkpoints").exists()
+
+
+def test_metrics_carry_the_majority_baseline_and_a_constant_model_is_named(tmp_path, tiny_base, sentiment_data,
+                                                                          ner_checkpoint, caplog):
+    result = run_train("sentiment", tiny_base, sentiment_data, tmp_path / "s", "--max_steps", 1,
+                       "--learning_rate", 1e-9)
+    metrics = result.metrics
+    assert metrics["baseline"]["answer"] in ("neg", "pos") and 0.5 <= metrics["baseline"]["accuracy"] <= 1
+    assert metrics["at_or_below_baseline"] and "at or below the majority baseline" in caplog.text
+    ner = json.loads((ner_checkpoint / "metrics.json").read_text())
+    assert ner["baseline"]["answer"] == "O" and ner["baseline"]["f1"] == 0.0 and 0 < ner["baseline"]["accuracy"] < 1
+    assert ner["evaluation"]["fingerprint"] and Path(ner["evaluation"]["dataset"]).is_absolute()

@@ -92,6 +92,18 @@ class EvaluationSet:
     description: dict  # dataset, split, examples, columns: what the manifest and reports record
 
 
+def locate_dataset(checkpoint: Checkpoint, dataset: str) -> str:
+    """The checkpoint's training data as a path that exists from here: recorded absolute paths as they
+    are; a relative one (older checkpoints) from the current directory, else from the checkpoint's
+    own directory and its parents, where the training command most likely ran."""
+    if Path(dataset).expanduser().exists() or Path(dataset).is_absolute():
+        return dataset
+    for base in (checkpoint.directory.resolve(), *checkpoint.directory.resolve().parents):
+        if (base / dataset).exists():  # also a bare "data", which looked like a hub id from elsewhere
+            return str(base / dataset)
+    return dataset
+
+
 def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | None = None,
                    dataset: str | None = None, split: str | None = None,
                    eval_size: str | None = None) -> EvaluationSet | None:
@@ -100,7 +112,7 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     Without `dataset`, the data the checkpoint was trained with is used, sampled by the same
     protocol (seed, size); when it cannot be loaded, a warning is logged and None returned.
     """
-    from toolkit.data import load_raw_splits, parse_size, pick_eval_split, resolve_labels, sample
+    from toolkit.data import fingerprint, load_raw_splits, parse_size, pick_eval_split, resolve_labels, sample
     from toolkit.scoring import split_features
 
     task = checkpoint.task
@@ -110,6 +122,7 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     dataset = dataset or checkpoint.option("dataset")
     if not dataset:
         return None
+    dataset = locate_dataset(checkpoint, dataset) if not asked else dataset
     try:
         splits = load_raw_splits(dataset)
     except ToolkitError as error:
@@ -143,6 +156,13 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     features = split_features(task.preprocess(batch, tokenizer, checkpoint.labels, cfg))
     description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
                    "label_column": label_column, "label_all_tokens": cfg.label_all_tokens,
-                   "truncation": checkpoint.truncation}
+                   "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}
+    recorded = (checkpoint.training or {}).get("evaluation", {}).get("fingerprint")
+    if recorded and not (asked or split or eval_size):
+        description["fingerprint_matches_training"] = description["fingerprint"] == recorded
+        if recorded != description["fingerprint"]:
+            log.warning("the evaluation rows of %s differ from those the checkpoint was evaluated on at training "
+                        "time (fingerprint %s, recorded %s): the data changed since", dataset,
+                        description["fingerprint"], recorded)
     return EvaluationSet(rows=rows, features=features, texts=task.texts(rows[text_column]),
                          description=description)

@@ -166,7 +166,15 @@ class ExportConfig:
     atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
                          type=float)
     max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
-                             "still be the default", 0.5, type=float)
+                             "still be the default: the upper end of its 95% bootstrap interval must stay within",
+                             0.5, type=float)
+    dataset: str | None = option("labelled evaluation data for the checks: hub id or directory (default: the "
+                                 "checkpoint's own, found from its training record)", None)
+    split: str | None = option("split of the evaluation data (default: the task's evaluation split)", None)
+    eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)", None)
+    # No argparse choices: the variant table lives in toolkit.export, which imports this module.
+    default_variant: str | None = option("the variant the runtime loads by default, e.g. int8-dynamic (default: "
+                                         "the fastest shown to keep accuracy)", None)
 
     def check(self) -> None:
         """Raise one error naming every option outside its allowed values."""
@@ -175,6 +183,7 @@ class ExportConfig:
         check_number(problems, "--atol", self.atol, above=0)
         check_number(problems, "--max-drop", self.max_drop, low=0)
         check_number(problems, "--calibration-size", self.calibration_size, low=1)
+        check_size(problems, "--eval-size", self.eval_size)
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
         raise_problems(problems)

@@ -25,8 +25,12 @@ def _cell(value) -> str:
 def train_table(metrics: dict) -> str:
     """The final evaluation of `toolkit train`: headline metrics, then per entity type if any."""
     keys = [k for k in ("f1", "precision", "recall", "accuracy") if k in metrics]
-    lines = [format_table(["metric", "value"], [[k, metrics[k]] for k in keys]
-                          + [["train_runtime_s", metrics["train_runtime_s"]]])]
+    baseline = metrics.get("baseline") or {}
+    header = ["metric", "model", f"always {baseline['answer']!r}" if baseline else "baseline"]
+    lines = [format_table(header, [[k, metrics[k], baseline.get(k)] for k in keys]
+                          + [["train_runtime_s", metrics["train_runtime_s"], None]])]
+    if metrics.get("at_or_below_baseline"):
+        lines.append("warning: the model is at or below the majority baseline: it has not learned the task.")
     hyper = metrics.get("hyperparameters")
     if hyper:
         lines.append("hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()))
@@ -37,20 +41,32 @@ def train_table(metrics: dict) -> str:
     return "\n\n".join(lines)
 
 
+NOT_MEASURED = "not measured"
+
+
+def drop_text(variant: dict) -> str:
+    """Points lost against PyTorch (+ = loss) with their 95% interval, or why there is no number."""
+    if variant.get("drop_points") is None:
+        return NOT_MEASURED
+    interval = variant.get("drop_interval")
+    return f"{variant['drop_points']:+.2f}" + (f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else "")
+
+
 def export_table(manifest: dict) -> str:
-    """Per variant of a bundle: size, parity against PyTorch, and the task metric."""
+    """Per variant of a bundle: size, parity against PyTorch, the task metric and the points lost."""
     metric = TASKS[manifest["task"]].primary_metric
     baseline = (manifest["evaluation"] or {}).get("pytorch")
-    rows = [["pytorch", None, None, None, baseline[metric] if baseline else None, None]]
+    rows = [["pytorch", None, None, None, baseline[metric] if baseline else NOT_MEASURED, None]]
     for name, v in manifest["variants"].items():
         marker = " *" if name == manifest["default_variant"] else ""
         rows.append([name + marker, round(v["size_bytes"] / 1e6, 1), f"{v['parity']['max_abs_diff']:.2e}",
-                     v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric), v["drop_points"]])
-    return format_table(["variant", "size_mb", "max_abs_diff", "agreement", metric, "drop_pts"], rows)
+                     v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric, NOT_MEASURED), drop_text(v)])
+    return format_table(["variant", "size_mb", "max_abs_diff", "agreement", metric,
+                         "points lost [95% interval]"], rows)
 
 
 def bench_rows(result) -> list[list]:
-    """One row per variant and latency cell: metrics, delta to PyTorch, percentiles, throughput."""
+    """One row per variant and latency cell: metrics, points lost against PyTorch, percentiles, throughput."""
     rows = []
     for entry in result.results:
         metrics = entry["metrics"] or {}
@@ -60,14 +76,14 @@ def bench_rows(result) -> list[list]:
             rows.append([
                 entry["variant"] if first else "",
                 metrics.get("f1") if first else None, metrics.get("accuracy") if first else None,
-                (metrics.get("delta") or {}).get(result_metric(result)) if first else None,
+                (drop_text(metrics) if metrics else NOT_MEASURED) if first else None,
                 cell.get("batch_size"), cell.get("seq_len"), cell.get("p50_ms"), cell.get("p90_ms"),
                 cell.get("p99_ms"), cell.get("throughput"), e2e if first else None,
             ])
     return rows
 
 
-BENCH_HEADER = ["variant", "f1", "accuracy", "delta", "batch", "seq", "p50_ms", "p90_ms", "p99_ms",
+BENCH_HEADER = ["variant", "f1", "accuracy", "pts lost [95%]", "batch", "seq", "p50_ms", "p90_ms", "p99_ms",
                 "seq/s", "e2e_ex/s"]
 
 
@@ -147,22 +163,23 @@ def model_card(manifest: dict) -> str:
     metric = TASKS[manifest["task"]].primary_metric
     evaluation = manifest["evaluation"]
     rows = ["| variant | file | size (MB) | max abs diff | label agreement | "
-            f"{metric} | drop (points) |", "|---|---|---|---|---|---|---|"]
+            f"{metric} | points lost vs PyTorch [95% interval] |", "|---|---|---|---|---|---|---|"]
     if evaluation.get("pytorch"):
         rows.append(f"| pytorch | - | - | - | - | {evaluation['pytorch'][metric]:.4f} | - |")
     for name, v in manifest["variants"].items():
         value = v.get("accuracy", {}).get(metric)
         rows.append(f"| {name}{' (default)' if name == manifest['default_variant'] else ''} | {v['file']} | "
                     f"{v['size_bytes'] / 1e6:.1f} | {v['parity']['max_abs_diff']:.2e} | "
-                    f"{v['parity']['label_agreement']:.4f} | {'-' if value is None else f'{value:.4f}'} | "
-                    f"{v['drop_points']:.2f} |")
+                    f"{v['parity']['label_agreement']:.4f} | {NOT_MEASURED if value is None else f'{value:.4f}'} | "
+                    f"{drop_text(v)} |")
     pooling = (["Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
                 "checkpoint loads with `AutoModelForSequenceClassification.from_pretrained(CHECKPOINT, "
                 "trust_remote_code=True)` (its `mean_pooling.py`) or `toolkit.modeling.load_model`; without "
                 "`trust_remote_code` transformers refuses it rather than read [CLS].", ""]
                if manifest.get("pooling") == "mean" else [])
     data = (f"{evaluation['examples']} examples of `{evaluation['dataset']}` ({evaluation['split']})"
-            if evaluation.get("dataset") else "built-in sentences (the training data was not available)")
+            if evaluation.get("measured") else "built-in sentences only: no labelled evaluation data was available, "
+            "so accuracy was not measured (export again with --dataset to measure it)")
     return "\n".join([
         f"# {manifest['task']} model ({manifest['model_type']}, from {manifest['base_model']})", "",
         f"Labels: {', '.join(manifest['labels'])}. Max length: {manifest['max_length']} tokens.", "", *pooling,

@@ -52,6 +52,19 @@ def collect_logits(run_batch: RunBatch, features: Features, batch_size: int,
     return logits
 
 
+def majority_baseline(task: Task, logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...],
+                      example_index=None) -> dict:
+    """The task metrics of always answering the most frequent label (for NER: all O), with its name."""
+    label_ids = np.asarray(label_ids)
+    known = label_ids[label_ids != -100]
+    majority = int(np.bincount(known, minlength=len(labels)).argmax()) if known.size else 0
+    constant = np.zeros_like(np.asarray(logits, dtype=np.float32))
+    constant[..., majority] = 1.0
+    metrics = task.compute_metrics(constant, label_ids, labels, "argmax", example_index=example_index)
+    metrics.pop("per_type", None)
+    return {"answer": labels[majority], **metrics}
+
+
 def score(task: Task, logits: list[np.ndarray], features: Features, labels: tuple[str, ...],
           decoding: str = "argmax") -> dict:
     """The task metric of per-example logits against the examples' labels (windows of one text
@@ -74,3 +87,17 @@ def agreement(reference: list[np.ndarray], candidate: list[np.ndarray], features
 def max_abs_diff(reference: list[np.ndarray], candidate: list[np.ndarray]) -> float:
     """The largest absolute difference between two models' logits over all examples."""
     return float(max(np.max(np.abs(a - b)) for a, b in zip(reference, candidate)))
+
+
+def drop_interval(task: Task, reference: list[np.ndarray], candidate: list[np.ndarray], features: Features,
+                  labels: tuple[str, ...], decoding: str = "argmax", resamples: int = 1000,
+                  seed: int = 0) -> tuple[float, float]:
+    """95% paired-bootstrap interval of the metric points the candidate loses against the reference
+    (+ = loss): both are scored on the same resampled texts, so shared difficulty cancels out."""
+    ref = task.example_counts(reference, features, labels, decoding)
+    cand = task.example_counts(candidate, features, labels, decoding)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(ref), size=(resamples, len(ref)))
+    drops = 100 * (task.metric_of_counts(ref[picks].sum(1)) - task.metric_of_counts(cand[picks].sum(1)))
+    low, high = np.percentile(drops, [2.5, 97.5])
+    return round(float(low), 3), round(float(high), 3)

@@ -19,7 +19,7 @@ from toolkit.export.variants import VARIANTS
 from toolkit.runtime.bundle import load_bundle
 from toolkit.runtime.cpu import cpu_flags, cpu_name
 from toolkit.runtime.predict import PREDICTORS
-from toolkit.scoring import collect_logits, score
+from toolkit.scoring import collect_logits, drop_interval, score
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,7 @@ def bench(cfg: BenchConfig) -> BenchResult:
     backends = [TorchBackend(checkpoint_dir, checkpoint.task.model_class, cfg.device, cfg.threads)]
     backends += [OrtBackend(v, bundle.variant_path(v), cfg.device, cfg.threads) for v in variants]
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
-    baseline = None
+    reference = None  # PyTorch's logits: every variant's loss is measured against them, on the same rows
     for backend in backends:
         log.info("benchmarking %s", backend.name)
         entry = {"variant": backend.name, "providers": backend.providers, "metrics": None, "latency": [],
@@ -143,8 +143,11 @@ def bench(cfg: BenchConfig) -> BenchResult:
             logits = collect_logits(backend.logits, evaluation.features, EVAL_BATCH_SIZE, backend.input_names)
             metrics = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)
             metrics.pop("per_type", None)
-            baseline = baseline or metrics
-            metrics["delta"] = {k: metrics[k] - baseline[k] for k in ("f1", "accuracy")}
+            reference = reference or (logits, metrics)
+            metric = checkpoint.task.primary_metric
+            metrics["drop_points"] = round(100 * (reference[1][metric] - metrics[metric]), 3)
+            metrics["drop_interval"] = list(drop_interval(checkpoint.task, reference[0], logits, evaluation.features,
+                                                          checkpoint.labels, checkpoint.decoding))
             entry["metrics"] = metrics
             entry["end_to_end"] = end_to_end(bundle, backend, evaluation.texts)
         entry["latency"] = measure_latency(backend, cfg, vocab_size, int(bundle.manifest["max_length"]),

@@ -201,6 +201,18 @@ def sample(split, size: int | None, seed: int, split_name: str):
     return split.shuffle(seed=seed).select(range(size))
 
 
+def fingerprint(rows, columns: tuple[str, str]) -> str:
+    """A short hash of the rows' texts and labels, in order: the same rows give the same fingerprint
+    wherever the data lives."""
+    import hashlib
+    import json
+
+    digest = hashlib.sha256()
+    for column in columns:
+        digest.update(json.dumps(list(rows[column]), ensure_ascii=False).encode("utf-8"))
+    return digest.hexdigest()[:16]
+
+
 def load_task_data(task: Task, cfg) -> TaskData:
     """Load, check and sample the train and evaluation splits that `cfg` describes."""
     splits = load_raw_splits(cfg.dataset)

@@ -21,6 +21,7 @@ from toolkit.scoring import (
     agreement,
     collect_logits,
     count_examples,
+    drop_interval,
     max_abs_diff,
     score,
     split_features,
@@ -94,18 +95,22 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -
 
 
 def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline) -> dict:
-    """Parity and accuracy of one variant against PyTorch; raises ParityError when it fails."""
+    """Parity and accuracy of one variant against PyTorch; raises ParityError when it fails.
+
+    Accuracy is measured only on labelled evaluation rows: without them `drop_points` is None
+    ("not measured"), never a number standing in for one."""
     has_labels = bool(features) and "labels" in features[0]
     result = {"parity": {"max_abs_diff": max_abs_diff(reference, logits),
                          "label_agreement": agreement(reference, logits, features if has_labels else None),
-                         "examples": count_examples(features), "model_inputs": len(features)}}
+                         "examples": count_examples(features), "model_inputs": len(features)},
+              "drop_points": None, "drop_interval": None}
     if has_labels:
         result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
         result["accuracy"].pop("per_type", None)
         metric = checkpoint.task.primary_metric
         result["drop_points"] = round(100 * (baseline[metric] - result["accuracy"][metric]), 3)
-    else:
-        result["drop_points"] = round(100 * (1 - result["parity"]["label_agreement"]), 3)
+        result["drop_interval"] = list(drop_interval(checkpoint.task, reference, logits, features,
+                                                     checkpoint.labels, checkpoint.decoding))
     if variant.strict_parity and result["parity"]["max_abs_diff"] > cfg.atol:
         raise ParityError(f"variant {variant.name!r} failed parity: max |logit difference| against PyTorch is "
                           f"{result['parity']['max_abs_diff']:.3g} > --atol {cfg.atol:g}")
@@ -130,7 +135,8 @@ def export(cfg: ExportConfig) -> ExportResult:
                          f"{MIN_MAX_LENGTH} (special tokens and some text): retrain with a larger --max-length.")
     # Everything that can fail on the user's input is read before the first file is written.
     calibration = calibration_features(checkpoint, cfg, tokenizer) if cfg.static else None
-    evaluation = evaluation_set(checkpoint, tokenizer, max_length)
+    evaluation = evaluation_set(checkpoint, tokenizer, max_length, dataset=cfg.dataset, split=cfg.split,
+                                eval_size=cfg.eval_size)
     if evaluation is not None:
         features = evaluation.features
     else:
@@ -172,7 +178,10 @@ def export(cfg: ExportConfig) -> ExportResult:
             path.unlink()
         if not variants:
             raise ParityError("no variant passed its checks: " + "; ".join(result.failures))
-        default = choose_default(variants, cfg.max_drop, result.warnings)
+        default = cfg.default_variant or choose_default(variants, cfg.max_drop, result.warnings)
+        if default not in variants:
+            raise ToolkitError(f"--default-variant {default}: the bundle has {', '.join(variants)}; choose one of "
+                               "them.")
         result.manifest = build_manifest(checkpoint, cfg, variants, default,
                                          evaluation.description if evaluation else None, baseline,
                                          input_names, max_length, result.failures)
@@ -184,14 +193,22 @@ def export(cfg: ExportConfig) -> ExportResult:
 
 
 def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
-    """The fastest CPU variant whose metric drop stays within `max_drop` points."""
+    """The fastest CPU variant shown to keep accuracy: strict-parity variants always are; a quantized
+    one only when the upper end of its 95% drop interval is within `max_drop` points."""
     ranked = sorted((VARIANTS[name] for name in variants if VARIANTS[name].cpu_rank is not None),
                     key=lambda v: v.cpu_rank)
     for variant in ranked:
-        drop = variants[variant.name]["drop_points"]
-        if not variant.strict_parity and drop > max_drop:
-            warnings.append(f"{variant.name} loses {drop:.2f} points (> --max-drop {max_drop:g}); it is kept in "
-                            "the bundle but not made the default")
-            continue
-        return variant.name
+        checked = variants[variant.name]
+        if variant.strict_parity:
+            return variant.name
+        if checked["drop_interval"] is None:
+            warnings.append(f"{variant.name}'s accuracy was not measured (no labelled evaluation data; pass "
+                            "--dataset): it is kept in the bundle but not made the default")
+        elif checked["drop_interval"][1] > max_drop:
+            low, high = checked["drop_interval"]
+            warnings.append(f"{variant.name} loses {checked['drop_points']:.2f} points (95% interval {low:.2f} to "
+                            f"{high:.2f}); a loss up to --max-drop {max_drop:g} is not shown, so it is kept in the "
+                            "bundle but not made the default")
+        else:
+            return variant.name
     return next(iter(variants))

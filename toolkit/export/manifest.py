@@ -44,10 +44,14 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
         "training": {k: training[k] for k in ("hyperparameters", "train_runtime_s", "train_examples")
                      if k in training},
         "versions": versions(),
-        "evaluation": {**(evaluation or {"dataset": None}), "pytorch": baseline},
+        "evaluation": ({**evaluation, "measured": True, "pytorch": baseline} if evaluation else
+                       {"dataset": None, "measured": False, "pytorch": None,
+                        "reason": "no labelled evaluation data could be loaded; export with --dataset to measure"}),
         "variants": variants,
         "default_variant": default,
         "rejected": failures,
-        "options": {"atol": cfg.atol, "max_drop": cfg.max_drop, "opset": cfg.opset},
+        "options": {"atol": cfg.atol, "max_drop": cfg.max_drop, "opset": cfg.opset, "quantize_for": cfg.quantize_for},
+        "units": {"drop_points": "metric points lost against PyTorch on the evaluation rows (+ = loss); "
+                                 "drop_interval: its 95% paired-bootstrap interval"},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }

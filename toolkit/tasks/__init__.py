@@ -30,6 +30,8 @@ class Task:
     compute_metrics: Callable  # (logits, label_ids, labels, decoding, example_index=None) -> dict
     score_examples: Callable  # (per-example logits, features, labels, decoding) -> dict
     order_labels: Callable  # set of label names found in the data -> their stable order
+    example_counts: Callable  # (per-example logits, features, labels, decoding) -> counts per text (n x k)
+    metric_of_counts: Callable  # summed counts (... x k) -> the primary metric, for bootstrap intervals
     check_example: Callable  # (text, labels) of one row -> what is wrong with it, or None
     check_labels: Callable  # label names -> what is wrong with the set, or None
     # Overrides of the tutorial's recipe by model size ("small" | "large"); see toolkit/train/presets.py.

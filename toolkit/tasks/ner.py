@@ -106,6 +106,28 @@ def order_labels(names: set[str]) -> tuple[str, ...]:
     return tuple(ordered)
 
 
+def example_counts(logits: list[np.ndarray], features: list[dict], labels: tuple[str, ...],
+                   decoding: str = "argmax") -> np.ndarray:
+    """Per sentence: entities found correctly, entities predicted, entities in the gold tags. Their
+    sums give seqeval's entity F1 exactly (it counts (type, start, end) matches the same way)."""
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    counts = np.zeros((len(logits), 3), dtype=np.int64)
+    for i, (row, feature) in enumerate(zip(logits, features)):
+        label_row = np.asarray(feature["labels"])
+        true_tags, predicted_tags = tag_sequences(row[None], label_row[None], labels, decoding)
+        true, predicted = set(get_entities(true_tags[0])), set(get_entities(predicted_tags[0]))
+        counts[i] = (len(true & predicted), len(predicted), len(true))
+    return counts
+
+
+def f1_of_counts(sums: np.ndarray) -> np.ndarray:
+    """Entity F1 from summed (correct, predicted, gold) counts."""
+    sums = np.asarray(sums, dtype=np.float64)
+    denominator = sums[..., 1] + sums[..., 2]
+    return np.where(denominator > 0, 2 * sums[..., 0] / np.maximum(denominator, 1), 0.0)
+
+
 def check_example(words, tags) -> str | None:
     """What is wrong with one row: words must be a list of strings with one tag each."""
     if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
@@ -156,6 +178,8 @@ TASK = Task(
     compute_metrics=compute_metrics,
     score_examples=score_examples,
     order_labels=order_labels,
+    example_counts=example_counts,
+    metric_of_counts=f1_of_counts,
     check_example=check_example,
     check_labels=check_labels,
     # Constrained decoding added 3 to 5 points of holdout F1 at no training cost, whatever the model.

@@ -13,9 +13,11 @@ from types import SimpleNamespace
 
 from toolkit.checkpoint import METRICS_FILE
 from toolkit.config import TrainConfig
-from toolkit.data import load_task_data
+from toolkit.data import fingerprint, load_task_data
 from toolkit.data.augment import augment_ner_split
 from toolkit.errors import ToolkitError
+from toolkit.hub import looks_like_path
+from toolkit.scoring import majority_baseline
 from toolkit.modeling import model_class_for, read_config, resolve_model
 from toolkit.tasks import Task
 from toolkit.train import presets
@@ -33,11 +35,13 @@ class TrainResult:
 
 
 def with_task_defaults(task: Task, cfg: TrainConfig) -> TrainConfig:
-    """Fill the options that default to the task's own: dataset, columns, output directory."""
+    """Fill the options that default to the task's own: dataset, columns, output directory. A local
+    dataset is recorded by its absolute path, so export and bench find it from any directory."""
     model_name = Path(cfg.model).name or "model"
+    dataset = cfg.dataset or task.default_dataset
     return replace(
         cfg,
-        dataset=cfg.dataset or task.default_dataset,
+        dataset=str(Path(dataset).expanduser().resolve()) if looks_like_path(dataset) else dataset,
         text_column=cfg.text_column or task.text_column,
         label_column=cfg.label_column or task.label_column,
         output_dir=Path(cfg.output_dir or Path("runs") / f"{task.name}-{model_name}"),
@@ -194,6 +198,12 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     windows = eval_set["example_index"] if "example_index" in eval_set.column_names else None
     metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, labels, hyper.decoding,
                                    example_index=windows)
+    baseline = majority_baseline(task, prediction.predictions, prediction.label_ids, labels, windows)
+    metric = task.primary_metric
+    if metrics[metric] <= baseline[metric]:
+        log.warning("the model's %s %.4f is at or below the majority baseline's %.4f (always answering %r): it "
+                    "has not learned the task. Train longer, raise --learning-rate, or check the labels.",
+                    metric, metrics[metric], baseline[metric], baseline["answer"])
     metrics.update(
         task=task.name,
         train_runtime_s=round(train_runtime_s, 2),
@@ -204,6 +214,11 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         eval_examples=len(data.eval),
         eval_inputs=len(eval_set),  # more than eval_examples where long texts were read in windows
         eval_split=data.eval_split,
+        evaluation={"dataset": cfg.dataset, "split": data.eval_split, "size": cfg.eval_size, "seed": cfg.seed,
+                    "examples": len(data.eval),
+                    "fingerprint": fingerprint(data.eval, (cfg.text_column, cfg.label_column))},
+        baseline=baseline,
+        at_or_below_baseline=metrics[metric] <= baseline[metric],
         world_size=args.world_size,
         labels=list(labels),
         model_source=model_path,
