@@ -166,7 +166,7 @@ class ExportConfig:
     atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
                          type=float)
     max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
-                             "still be the default: the upper end of its 95% bootstrap interval must stay within",
+                             "still be the default: the upper end of its 95%% bootstrap interval must stay within",
                              0.5, type=float)
     dataset: str | None = option("labelled evaluation data for the checks: hub id or directory (default: the "
                                  "checkpoint's own, found from its training record)", None)
