@@ -98,3 +98,14 @@ def test_entity_counts_reproduce_seqeval_f1(ner_checkpoint):
     logits = [rng.normal(size=(len(f["labels"]), 5)) for f in features]
     counts = task.example_counts(logits, features, labels, "argmax")
     assert float(f1_of_counts(counts.sum(0))) == pytest.approx(score_examples(logits, features, labels)["f1"])
+
+
+def test_export_variants_builds_a_slim_bundle_that_the_runtime_loads(tmp_path, ner_checkpoint, ner_bundle):
+    from toolkit.runtime import load
+
+    bundle = export_bundle(ner_checkpoint, tmp_path / "slim", variants=["int8-dynamic"])
+    manifest = manifest_of(bundle)
+    assert set(manifest["variants"]) == {"int8-dynamic"} and manifest["default_variant"] == "int8-dynamic"
+    assert not (bundle / "model.onnx").exists() and (bundle / "model_int8_dynamic.onnx").is_file()
+    text = "Angela Merkel met John Smith in Paris ."
+    assert load(bundle)(text) and load(bundle)(text) == load(ner_bundle, variant="int8-dynamic")(text)

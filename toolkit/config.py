@@ -172,7 +172,11 @@ class ExportConfig:
                                  "checkpoint's own, found from its training record)", None)
     split: str | None = option("split of the evaluation data (default: the task's evaluation split)", None)
     eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)", None)
-    # No argparse choices: the variant table lives in toolkit.export, which imports this module.
+    # No argparse choices here and below: the variant table lives in toolkit.export, which imports this module.
+    variants: list[str] | None = option("comma-separated variants to keep, e.g. int8-dynamic for a slim bundle; "
+                                        "those they are made from are built and checked, then left out "
+                                        "(default: fp32, optimized and what --quantize/--static/--fp16 add)", None,
+                                        type=name_list)
     default_variant: str | None = option("the variant the runtime loads by default, e.g. int8-dynamic (default: "
                                          "the fastest shown to keep accuracy)", None)
 

@@ -52,13 +52,13 @@ def default_output_dir(checkpoint_dir: Path) -> Path:
     return Path("exports") / checkpoint_dir.resolve().name
 
 
-def check_options(cfg: ExportConfig) -> None:
+def check_options(cfg: ExportConfig, to_build: set[str]) -> None:
     """Reject option combinations that cannot work, before any work is done."""
     import onnxruntime
 
     cfg.check()
     problems = []
-    if cfg.fp16 and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+    if "fp16" in to_build and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
         problems.append("--fp16: the fp16 variant is checked against PyTorch on ONNX Runtime's CUDA "
                         "execution provider, which this machine lacks (onnxruntime-gpu and an NVIDIA "
                         "GPU); drop --fp16 here or export on a GPU machine")
@@ -66,11 +66,26 @@ def check_options(cfg: ExportConfig) -> None:
         raise ToolkitError("; ".join(problems) + ".")
 
 
-def requested_variants(cfg: ExportConfig) -> list[Variant]:
-    """The variants `cfg` asks for, each after the one it is made from."""
-    asked = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
+def kept_variants(cfg: ExportConfig) -> set[str]:
+    """The variants the bundle keeps: --variants, else fp32 and optimized plus what the flags add."""
+    if cfg.variants:
+        unknown = [v for v in cfg.variants if v not in VARIANTS]
+        if unknown:
+            raise ToolkitError(f"--variants {', '.join(unknown)}: unknown; choose from {', '.join(VARIANTS)}.")
+        return set(cfg.variants)
+    flags = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
              "fp16": cfg.fp16}
-    return [variant for name, variant in VARIANTS.items() if asked[name]]
+    return {name for name, asked in flags.items() if asked}
+
+
+def requested_variants(cfg: ExportConfig) -> list[Variant]:
+    """The variants to build: those kept and those they are made from, each after its source."""
+    needed = set(kept_variants(cfg))
+    for name in list(needed):
+        while VARIANTS[name].source:
+            name = VARIANTS[name].source
+            needed.add(name)
+    return [variant for name, variant in VARIANTS.items() if name in needed]
 
 
 def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -> list[dict]:
@@ -124,7 +139,8 @@ def export(cfg: ExportConfig) -> ExportResult:
     from toolkit.report import model_card
 
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
-    check_options(cfg)
+    to_build = requested_variants(cfg)
+    check_options(cfg, {v.name for v in to_build})
     target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
     recover(target)
     check_target(target, checkpoint.directory, cfg.overwrite)
@@ -134,7 +150,8 @@ def export(cfg: ExportConfig) -> ExportResult:
         raise ModelError(f"{checkpoint.directory} takes at most {max_length} tokens; a bundle needs at least "
                          f"{MIN_MAX_LENGTH} (special tokens and some text): retrain with a larger --max-length.")
     # Everything that can fail on the user's input is read before the first file is written.
-    calibration = calibration_features(checkpoint, cfg, tokenizer) if cfg.static else None
+    calibration = (calibration_features(checkpoint, cfg, tokenizer) if VARIANTS["int8-static"] in to_build
+                   else None)
     evaluation = evaluation_set(checkpoint, tokenizer, max_length, dataset=cfg.dataset, split=cfg.split,
                                 eval_size=cfg.eval_size)
     if evaluation is not None:
@@ -153,7 +170,7 @@ def export(cfg: ExportConfig) -> ExportResult:
     result = ExportResult(bundle_dir=target, manifest={})
     with staged_directory(target) as staging:
         variants, rejected = {}, []
-        for variant in requested_variants(cfg):
+        for variant in to_build:
             if variant.source and variant.source not in variants:
                 result.failures.append(f"{variant.name} not made: it is built from the {variant.source} "
                                        "variant, which failed")
@@ -174,6 +191,9 @@ def export(cfg: ExportConfig) -> ExportResult:
                                       "size_bytes": path.stat().st_size, "recipe": recipe,
                                       "provider_checked": backend.providers[0],
                                       "check_seconds": round(time.perf_counter() - started, 2), **checked}
+        keep = kept_variants(cfg)
+        for name in [n for n in variants if n not in keep]:  # built only to make another from
+            rejected.append(staging / variants.pop(name)["file"])
         for path in rejected:
             path.unlink()
         if not variants:
