@@ -25,20 +25,23 @@ class TorchBackend:
 
     name = "pytorch"
 
-    def __init__(self, checkpoint_dir: Path, model_class: str, device: str = "cpu", threads: int | None = None):
+    def __init__(self, checkpoint_dir: Path, model_class: str, device: str = "cpu", threads: int | None = None,
+                 input_names: list[str] | None = None):
         import torch
 
         from toolkit.modeling import load_model
+        from toolkit.scoring import MODEL_INPUTS
 
         if threads:
             torch.set_num_threads(threads)
         self.torch = torch
         self.device = device
         self.model = load_model(checkpoint_dir, model_class).to(device).eval()
-        names = ["input_ids", "attention_mask"]
-        if getattr(self.model.config, "type_vocab_size", 0):
-            names.append("token_type_ids")
-        self.input_names = names
+        if input_names is None:  # what the tokenizer gives the model, never guessed from the config
+            from transformers import AutoTokenizer
+
+            input_names = AutoTokenizer.from_pretrained(checkpoint_dir).model_input_names
+        self.input_names = [name for name in MODEL_INPUTS if name in input_names]
         self.providers = [f"torch-{device}"]
 
     def get_inputs(self):

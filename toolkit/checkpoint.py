@@ -15,8 +15,10 @@ from toolkit.tasks import TASKS, Task, task_of_architecture
 
 log = logging.getLogger(__name__)
 
-# Encoders whose ONNX graphs Optimum exports and ONNX Runtime's "bert" fusions understand.
-SUPPORTED_MODEL_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "electra", "camembert")
+# BERT-family encoders: Optimum exports each (optimum-onnx 0.1.0), ONNX Runtime's "bert" fusions keep
+# parity on each, and tests/test_architectures.py runs each end to end.
+SUPPORTED_MODEL_TYPES = ("bert", "distilbert", "roberta", "xlm-roberta", "camembert", "electra", "deberta-v2",
+                         "modernbert", "mpnet", "albert")
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
 METRICS_FILE = "metrics.json"  # what `toolkit train` writes next to the weights
 TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
@@ -58,10 +60,16 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     architectures = getattr(config, "architectures", None) or []
     # `toolkit train` records the task; other checkpoints are known by their head's class name.
     task = TASKS.get(getattr(config, "toolkit_task", None)) or task_of_architecture(architectures)
-    if task is None or getattr(config, "export_as", config.model_type) not in SUPPORTED_MODEL_TYPES:
+    model_type = getattr(config, "export_as", config.model_type)
+    if model_type not in SUPPORTED_MODEL_TYPES or task is None:
+        kind = ("a decoder or sequence-to-sequence model" if getattr(config, "is_decoder", False)
+                or getattr(config, "is_encoder_decoder", False) else f"model type {model_type!r}")
+        if model_type in SUPPORTED_MODEL_TYPES:
+            kind = f"a {model_type} model without a token- or sequence-classification head"
         raise ModelError(
-            f"{directory}: architecture {architectures or config.model_type!r} is not supported; "
-            f"expected a token- or sequence-classification model of type {', '.join(SUPPORTED_MODEL_TYPES)}."
+            f"{directory}: {', '.join(architectures) or model_type} is not supported: it is {kind}; the toolkit "
+            f"exports token- and sequence-classification heads on {', '.join(SUPPORTED_MODEL_TYPES)} encoders: "
+            "fine-tune one of those with `toolkit train`."
         )
     if not any((directory / name).is_file() for name in TOKENIZER_FILES):
         raise ModelError(f"{directory} has no tokenizer files (tokenizer.json or vocab.txt): save the "
@@ -145,9 +153,9 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     size = eval_size if eval_size is not None else checkpoint.option("eval_size")
     rows = sample(converted[name], parse_size(size), checkpoint.option("seed"), name)
     if tokenizer is None:
-        from transformers import AutoTokenizer
+        from toolkit.modeling import load_tokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
+        tokenizer = load_tokenizer(checkpoint.directory, task.word_input)
     cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
                           max_length=max_length or checkpoint.max_length,
                           label_all_tokens=checkpoint.option("label_all_tokens"),

@@ -67,6 +67,41 @@ def resolve_model(name: str) -> str:
     return name
 
 
+def _byte_level_without_prefix_space(tokenizer) -> bool:
+    """True for byte-level BPE tokenizers (RoBERTa, ModernBERT, GPT-2 style) that do not put a space
+    before the first word: each pre-split word then loses the 'Ġ' it has inside running text."""
+    import json
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("type") == "ByteLevel" and node.get("add_prefix_space") is False:
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    return backend is not None and walk(json.loads(backend.to_str()).get("pre_tokenizer"))
+
+
+def load_tokenizer(path, word_input: bool):
+    """A checkpoint's tokenizer, ready for the task's input.
+
+    Word-input tasks (NER) feed pre-split words. A byte-level BPE tokenizer without a prefix space
+    would read each word as if it began the text ('Merkel' -> 'M', 'erkel') while running text
+    gives 'ĠMerkel'; transformers' run_ner.py loads such tokenizers with add_prefix_space=True, and
+    so does this. The tokenizer saved with the checkpoint and the bundle keeps that setting, so raw
+    text is tokenized as training tokenized its words.
+    """
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    if word_input and _byte_level_without_prefix_space(tokenizer):
+        tokenizer = AutoTokenizer.from_pretrained(path, add_prefix_space=True)
+    return tokenizer
+
+
 @lru_cache(maxsize=1)
 def mean_pooled_class():
     """The mean-pooling classifier, registered with transformers' auto classes (imported on first use,

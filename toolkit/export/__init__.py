@@ -17,7 +17,6 @@ from toolkit.export.staging import check_target, recover, staged_directory
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
 from toolkit.scoring import (
-    MODEL_INPUTS,
     agreement,
     collect_logits,
     count_examples,
@@ -134,8 +133,7 @@ def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg
 
 def export(cfg: ExportConfig) -> ExportResult:
     """Export `cfg.checkpoint` to a bundle of checked ONNX variants and return its manifest."""
-    from transformers import AutoTokenizer
-
+    from toolkit.modeling import load_tokenizer
     from toolkit.report import model_card
 
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
@@ -144,7 +142,7 @@ def export(cfg: ExportConfig) -> ExportResult:
     target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
     recover(target)
     check_target(target, checkpoint.directory, cfg.overwrite)
-    tokenizer = AutoTokenizer.from_pretrained(checkpoint.directory)
+    tokenizer = load_tokenizer(checkpoint.directory, checkpoint.task.word_input)
     max_length = checkpoint.max_length
     if max_length < MIN_MAX_LENGTH:
         raise ModelError(f"{checkpoint.directory} takes at most {max_length} tokens; a bundle needs at least "
@@ -158,15 +156,14 @@ def export(cfg: ExportConfig) -> ExportResult:
         features = evaluation.features
     else:
         features = split_features(tokenizer(FALLBACK_TEXTS, truncation=True, max_length=max_length))
-    input_names = [k for k in features[0] if k in MODEL_INPUTS]
-    pytorch = TorchBackend(checkpoint.directory, checkpoint.task.model_class)
-    reference = collect_logits(pytorch.logits, features, EVAL_BATCH_SIZE, input_names)
+    pytorch = TorchBackend(checkpoint.directory, checkpoint.task.model_class, input_names=tokenizer.model_input_names)
+    reference = collect_logits(pytorch.logits, features, EVAL_BATCH_SIZE, pytorch.input_names)
     baseline = (score(checkpoint.task, reference, features, checkpoint.labels, checkpoint.decoding)
                 if evaluation else None)
     if baseline:
         baseline.pop("per_type", None)
-    build = Build(model=pytorch.model, checkpoint_dir=checkpoint.directory, onnx_task=checkpoint.task.onnx_task,
-                  opset=cfg.opset, calibration=calibration, input_names=input_names, quantize_for=cfg.quantize_for)
+    build = Build(model=pytorch.model, tokenizer=tokenizer, onnx_task=checkpoint.task.onnx_task, opset=cfg.opset,
+                  calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
     with staged_directory(target) as staging:
         variants, rejected = {}, []
@@ -179,8 +176,10 @@ def export(cfg: ExportConfig) -> ExportResult:
             source = staging / VARIANTS[variant.source].file if variant.source else None
             recipe = variant.make(build, source, path)
             backend = OrtBackend(variant.name, path, device=variant.devices[0])
+            if variant.source is None:  # what the graph takes, not what the tokenizer gives, is fed from here on
+                build.input_names = backend.input_names
             started = time.perf_counter()
-            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, input_names)
+            logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
             try:
                 checked = check_variant(variant, logits, reference, features, checkpoint, cfg, baseline)
             except ParityError as error:
@@ -204,7 +203,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                                "them.")
         result.manifest = build_manifest(checkpoint, cfg, variants, default,
                                          evaluation.description if evaluation else None, baseline,
-                                         input_names, max_length, result.failures)
+                                         build.input_names, max_length, result.failures)
         (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n")
         (staging / "README.md").write_text(model_card(result.manifest))
         for stray in ("ort_config.json",):

@@ -8,7 +8,7 @@ the manifest records of how the file was made.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -26,15 +26,19 @@ class Build:
     """What the makers need beyond their source file."""
 
     model: object  # the PyTorch model, as toolkit.modeling loaded it
-    checkpoint_dir: Path
+    tokenizer: object  # as toolkit.modeling loaded it for the task: the bundle gets exactly this one
     onnx_task: str
     opset: int
     calibration: list[dict] | None  # encoded examples for int8-static
-    input_names: list[str]
     quantize_for: str = "portable"  # the CPU target of the int8 recipes (toolkit/runtime/cpu.py)
-# ONNX Runtime's transformer optimizer knows these encoder layouts under its "bert" fusions.
-OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert",
-                         "xlm-roberta": "bert", "electra": "bert", "camembert": "bert", "mpnet": "bert"}
+    input_names: list[str] = field(default_factory=list)  # the fp32 graph's inputs, once it exists
+# ONNX Runtime 1.32's transformer optimizer has no model type of its own for DeBERTa, ModernBERT,
+# MPNet or ALBERT; its "bert" fusions keep parity on all of them but find no attention to fuse in
+# DeBERTa (disentangled), ModernBERT (rotary, local windows) or MPNet (relative buckets). The
+# manifest records what was fused, per variant.
+OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert", "xlm-roberta": "bert",
+                         "electra": "bert", "camembert": "bert", "mpnet": "bert", "deberta-v2": "bert",
+                         "modernbert": "bert", "albert": "bert"}
 
 
 def export_fp32(build: Build, source: None, target: Path) -> dict:
@@ -46,7 +50,6 @@ def export_fp32(build: Build, source: None, target: Path) -> dict:
     written here are what main_export writes."""
     from optimum.exporters.onnx import export
     from optimum.exporters.tasks import TasksManager
-    from optimum.utils.save_utils import maybe_save_preprocessors
 
     model = build.model
     make_config = TasksManager.get_exporter_config_constructor(
@@ -54,7 +57,7 @@ def export_fp32(build: Build, source: None, target: Path) -> dict:
         model_type=getattr(model.config, "export_as", model.config.model_type))
     export(model, make_config(model.config), target, opset=build.opset)
     model.config.save_pretrained(target.parent)
-    maybe_save_preprocessors(build.checkpoint_dir, target.parent)
+    build.tokenizer.save_pretrained(target.parent)
     return {"tool": "optimum.exporters.onnx", "opset": build.opset, "dynamic_axes": ["batch", "sequence"]}
 
 

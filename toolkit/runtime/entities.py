@@ -63,7 +63,10 @@ def word_tags(pieces: list[Piece], labels: tuple[str, ...], strategy: str) -> li
 
 
 def group(tagged: list[tuple[str, float, int, int]], text: str) -> list[dict]:
-    """Join adjacent words of one type into entities; drop O. Scores are the mean of the words'."""
+    """Join adjacent words of one type into entities; drop O. Scores are the mean of the words'.
+
+    SentencePiece and some byte-level tokenizers give a word's piece the space before it; an
+    entity's span leaves spaces at its edges out (transformers' pipeline keeps them: " Merkel")."""
     groups: list[list[tuple[str, float, int, int]]] = []
     for item in tagged:
         bi, entity_type = split_tag(item[0])
@@ -77,6 +80,12 @@ def group(tagged: list[tuple[str, float, int, int]], text: str) -> list[dict]:
         if entity_type == "O":
             continue
         start, end = members[0][2], members[-1][3]
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if start == end:
+            continue
         entities.append({"entity": entity_type, "text": text[start:end], "start": start, "end": end,
                          "score": float(np.mean([m[1] for m in members]))})
     return entities

@@ -28,6 +28,7 @@ from toolkit.runtime.windows import (
     pad_batch,
     special_tokens,
     tokenize,
+    unknown_id,
 )
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
@@ -147,6 +148,10 @@ class NerPredictor(Predictor):
         # B-/I-consistent tag path over the tokens; "argmax" is what transformers' pipeline does.
         self.decoding = decoding or bundle.manifest.get("decoding", "argmax")
         check_choice("decoding", self.decoding, DECODINGS)
+        # Which piece starts a word, as transformers' pipeline decides it: WordPiece marks continuations
+        # ("##ing"); byte-level BPE and SentencePiece mark word starts with a space before them instead.
+        self.subword_prefix = getattr(self.tokenizer.model, "continuing_subword_prefix", None)
+        self.unknown_id = unknown_id(bundle.tokenizer_path, self.tokenizer)
 
     def predict(self, texts: list[str], batch_size: int = 32, aggregation: str | None = None) -> list[list[dict]]:
         if aggregation is not None:
@@ -169,9 +174,16 @@ class NerPredictor(Predictor):
 
     def _piece(self, text: str, tokens, i: int, scores: np.ndarray) -> Piece:
         start, end = tokens.offsets[i]
-        # The pipeline's rule for WordPiece: a piece continues a word when its token string is not
-        # the same length as the characters it covers ("##ing" covers 3); [UNK] never does.
-        is_subword = len(tokens.tokens[i]) != end - start and tokens.tokens[i] != "[UNK]"
+        # transformers' TokenClassificationPipeline.gather_pre_entities, rule for rule: with a
+        # continuation prefix, a piece continues a word when its string is not as long as the text it
+        # covers ("##ing" covers 3 characters); without one, when no space stands just before it or
+        # at its start. An unknown token always starts a word.
+        if self.subword_prefix:
+            is_subword = len(tokens.tokens[i]) != end - start
+        else:
+            is_subword = start > 0 and " " not in text[start - 1:start + 1]
+        if tokens.ids[i] == self.unknown_id:
+            is_subword = False
         return Piece(scores=scores, start=start, end=end, is_subword=is_subword)
 
 

@@ -42,6 +42,17 @@ def load_tokenizer(path: Path):
     return tokenizer
 
 
+def unknown_id(path: Path, tokenizer) -> int | None:
+    """The id of the unknown token of the tokenizer.json at `path` (None where there is none, as in
+    byte-level BPE). Read from the file: the Python objects do not expose Unigram's."""
+    import json
+
+    model = json.loads(Path(path).read_text(encoding="utf-8")).get("model", {})
+    if isinstance(model.get("unk_id"), int):  # Unigram names it by id
+        return model["unk_id"]
+    return tokenizer.token_to_id(model["unk_token"]) if model.get("unk_token") else None
+
+
 def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
     """The special ids the post-processor puts before and after a single text ([CLS] / [SEP])."""
     encoding = tokenizer.encode("", add_special_tokens=True)

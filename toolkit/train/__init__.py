@@ -18,7 +18,7 @@ from toolkit.data.augment import augment_ner_split
 from toolkit.errors import ToolkitError
 from toolkit.hub import looks_like_path
 from toolkit.scoring import majority_baseline
-from toolkit.modeling import model_class_for, read_config, resolve_model
+from toolkit.modeling import load_tokenizer, model_class_for, read_config, resolve_model
 from toolkit.tasks import Task
 from toolkit.train import presets
 from toolkit.train.param_groups import layerwise_adamw
@@ -121,7 +121,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     import transformers
 
     import toolkit
-    from transformers import AutoConfig, AutoTokenizer, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
 
     datasets.disable_progress_bars()  # Trainer's own bar is the one that matters
 
@@ -130,7 +130,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
     resume_from = check_output_dir(cfg)
     model_path = resolve_model(cfg.model)
     data = load_task_data(task, cfg)
-    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    tokenizer = load_tokenizer(model_path, task.word_input)
     model_config = read_config(model_path)
     cfg = replace(cfg, max_length=effective_max_length(cfg.max_length, model_config, tokenizer))
     hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768), model_config.model_type)
