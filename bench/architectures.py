@@ -1,0 +1,110 @@
+"""The README's architecture table: every BERT-family architecture, end to end on a tiny
+random-weight model with a tokenizer of its real kind (tests/architectures.py).
+
+    python bench/architectures.py > bench/results/architectures.md
+
+For each architecture and task: train 30 (NER) / 20 (sentiment) steps on synthetic data, export
+fp32, optimized, int8-dynamic and (NER) int8-static, and compare the runtime's answers with
+transformers' pipeline on the texts of tests/test_architectures.py (NER: entities of all four
+aggregation strategies; sentiment: class probabilities within 1e-5). Random weights: the parity and
+agreement numbers prove the graphs and the tokenization, not accuracy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def run(arch: str, root: Path, ner_data: Path, sentiment_data: Path) -> list[str]:
+    import numpy as np
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from tests.architectures import TOKENIZER_KINDS, build_base_model
+    from tests.conftest import export_bundle, run_train
+    from tests.test_architectures import TEXTS, entity_spans
+    from toolkit.runtime import load
+
+    base = build_base_model(arch, root / "base")
+    rows = []
+    for task, data, steps in (("ner", ner_data, 30), ("sentiment", sentiment_data, 20)):
+        checkpoint = root / f"{task}-checkpoint"
+        run_train(task, base, data, checkpoint, "--max_steps", steps, "--learning_rate", 5e-3)
+        bundle = export_bundle(checkpoint, root / f"{task}-bundle", quantize=True, static=task == "ner",
+                               calibration_size=8)
+        manifest = load(bundle).bundle.manifest
+        variants = manifest["variants"]
+        fused = variants["optimized"]["recipe"]["fused_operators"]
+        if task == "ner":
+            same = total = 0
+            for strategy in ("simple", "first", "average", "max"):
+                reference = pipeline("token-classification", model=str(checkpoint), aggregation_strategy=strategy)
+                ner = load(bundle, variant="fp32", decoding="argmax", aggregation=strategy)
+                for text, ours in zip(TEXTS, ner(TEXTS)):
+                    total += 1
+                    same += entity_spans(text, ours, "entity") == entity_spans(text, reference(text), "entity_group")
+            agreement = f"{same}/{total} texts x strategies equal"
+        else:
+            tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+            model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+            answers = load(bundle, variant="fp32")(TEXTS)
+            diff = 0.0
+            for text, answer in zip(TEXTS, answers):
+                with torch.no_grad():
+                    expected = torch.softmax(model(**tokenizer(text, return_tensors="pt")).logits, -1)[0].numpy()
+                got = np.array([answer["scores"][model.config.id2label[i]] for i in range(len(expected))])
+                diff = max(diff, float(np.abs(got - expected).max()))
+            agreement = f"probabilities within {diff:.0e}"
+        int8 = [f"{n} {variants[n]['parity']['label_agreement']:.3f}" for n in ("int8-dynamic", "int8-static")
+                if n in variants]
+        rows.append(f"| {arch} | {TOKENIZER_KINDS[arch]} | {task} | ok | {', '.join(variants)} | "
+                    f"{', '.join(manifest['inputs'])} | {variants['fp32']['parity']['max_abs_diff']:.1e} / "
+                    f"{variants['optimized']['parity']['max_abs_diff']:.1e} | "
+                    f"{', '.join(f'{k} {v}' for k, v in fused.items()) or 'none'} | {'; '.join(int8)} | {agreement} |")
+    return rows
+
+
+def main() -> None:
+    import torch
+
+    from tests.architectures import ARCHITECTURES
+    from toolkit.data.synthetic import write_sample_ner
+
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(2)
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        ner_data = write_sample_ner(scratch / "ner-data", train_size=120, eval_size=40, seed=1)
+        sentiment_data = scratch / "sentiment-data"
+        sentiment_data.mkdir()
+        import json
+        import random
+
+        rng = random.Random(0)
+        good, bad = ["great film", "wonderful movie", "a great movie"], ["bad film", "boring movie", "a bad movie"]
+        for split, size in (("train", 60), ("test", 20)):
+            rows = []
+            for _ in range(size):
+                label = rng.choice(["neg", "pos"])
+                rows.append({"text": rng.choice(good if label == "pos" else bad), "label": label})
+            (sentiment_data / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        print("| architecture | tokenizer | task | train | variants | graph inputs | max abs diff fp32 / optimized "
+              "| fusions in optimized | int8 label agreement | runtime vs transformers pipeline |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        for arch in ARCHITECTURES:
+            with contextlib.redirect_stdout(sys.stderr):  # Trainer prints its logs to stdout
+                rows = run(arch, scratch / arch, ner_data, sentiment_data)
+            print("\n".join(rows), flush=True)
+
+
+if __name__ == "__main__":
+    main()
