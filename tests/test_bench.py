@@ -100,3 +100,28 @@ def test_bench_reads_a_directory_holding_only_an_evaluation_file(tmp_path, ner_b
                          seq_lens=[8]))
     assert result.environment["evaluation"]["split"] == "validation"
     assert all(entry["metrics"] is not None for entry in result.results)
+
+
+def test_ctrl_c_keeps_what_was_measured(tmp_path, ner_bundle):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    report = tmp_path / "report.json"
+    process = subprocess.Popen([sys.executable, "-m", "toolkit", "bench", str(ner_bundle), "--batch-sizes", "1",
+                                "--seq-lens", "8", "--warmup", "1", "--runs", "1000000", "--output", str(report)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    line = ""
+    while not line.startswith("bench:") and time.monotonic() < deadline:
+        line = process.stderr.readline()  # the plan comes before anything is measured
+    assert line.startswith("bench: 4 models (pytorch, fp32, optimized, int8-dynamic)")
+    time.sleep(3)  # PyTorch's accuracy is measured by now; its latency cell runs for far longer
+    assert time.monotonic() < deadline
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "partial reports:" in out and "Traceback" not in err
+    saved = json.loads(report.read_text())
+    assert saved["partial"] is True and "interrupted" in " ".join(saved["notes"])
+    assert (tmp_path / "report.md").read_text().startswith("# Benchmark") and "PARTIAL" in out

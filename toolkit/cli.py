@@ -86,10 +86,12 @@ def run_bench(args) -> None:
     from toolkit.bench import bench
 
     cfg = options_of(args, config.BenchConfig)
-    result = bench(cfg)
+    result = bench(cfg, echo=lambda line: print(line, file=sys.stderr))
     print(report.bench_table(result))
     paths = report.write_reports(result, cfg.output)
-    print("reports: " + ", ".join(str(p) for p in paths))
+    print(("partial reports: " if result.partial else "reports: ") + ", ".join(str(p) for p in paths))
+    if result.partial:
+        raise KeyboardInterrupt
 
 
 def load_predictor(cfg: config.PredictConfig):
@@ -217,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"toolkit {toolkit.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (summary, options, _) in COMMANDS.items():
         add_options(commands.add_parser(name, help=summary, description=summary), options)
@@ -235,6 +238,10 @@ def _quiet_known_noise() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
     args = build_parser().parse_args(argv)
+    if args.quiet:
+        from toolkit.progress import QUIET_ENV
+
+        os.environ[QUIET_ENV] = "1"
     _quiet_known_noise()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

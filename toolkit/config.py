@@ -202,13 +202,15 @@ class BenchConfig:
     eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)",
                                    None)
     device: str = option("where PyTorch and ONNX Runtime run", "cpu", choices=DEVICES)
-    batch_sizes: list[int] = option("batch sizes to time, comma-separated", type=int_list,
-                                    default_factory=lambda: [1, 8, 32])
-    seq_lens: list[int] = option("sequence lengths to time, comma-separated", type=int_list,
-                                 default_factory=lambda: [32, 128, 512])
+    # Defaults a user can wait for on a 2-core CPU (a few minutes for a MiniLM bundle); the full grid
+    # is --batch-sizes 1,8,32 --seq-lens 32,128,512 --runs 100.
+    batch_sizes: list[int] = option("batch sizes to time, comma-separated (full grid: 1,8,32)", type=int_list,
+                                    default_factory=lambda: [1, 8])
+    seq_lens: list[int] = option("sequence lengths to time, comma-separated (full grid: 32,128,512)", type=int_list,
+                                 default_factory=lambda: [128])
     threads: int = option("threads for PyTorch and ONNX Runtime alike", 2, type=int)
-    warmup: int = option("untimed calls before timing each cell", 10, type=int)
-    runs: int = option("timed calls per cell", 100, type=int)
+    warmup: int = option("untimed calls before timing each cell", 5, type=int)
+    runs: int = option("timed calls per cell (full grid: 100)", 30, type=int)
     output: Path = option("report.json path; report.md and report.png go next to it", Path("report.json"),
                           type=Path)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",

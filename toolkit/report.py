@@ -94,8 +94,8 @@ def result_metric(result) -> str:
 def bench_table(result) -> str:
     """The terminal table of `toolkit bench`, with notes below it."""
     env = result.environment
-    lines = [f"{result.task} bundle {result.bundle} on {result.device}: {env.get('cpu')}, "
-             f"{env.get('threads')} threads" + (f", {env['gpu']}" if env.get("gpu") else ""),
+    lines = [("PARTIAL (interrupted) " if result.partial else "") + f"{result.task} bundle {result.bundle} on "
+             f"{result.device}: {env.get('cpu')}, {env.get('threads')} threads" + (f", {env['gpu']}" if env.get("gpu") else ""),
              format_table(BENCH_HEADER, bench_rows(result))]
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)
@@ -108,7 +108,8 @@ def bench_markdown(result) -> str:
     rule = "|" + "---|" * len(BENCH_HEADER)
     body = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in bench_rows(result)]
     return "\n".join([
-        f"# Benchmark: {result.task} bundle `{result.bundle}`", "",
+        f"# Benchmark: {result.task} bundle `{result.bundle}`" + (" (PARTIAL: interrupted)" if result.partial else ""),
+        "",
         f"- device: {result.device}; CPU: {env.get('cpu')} ({env.get('cores')} cores), threads: {env.get('threads')}"
         + (f"; GPU: {env['gpu']} (IO binding, copies excluded)" if env.get("gpu") else ""),
         f"- versions: {', '.join(f'{k} {v}' for k, v in env.get('versions', {}).items())}",

@@ -16,6 +16,7 @@ from toolkit.checkpoint import evaluation_set, inspect_checkpoint
 from toolkit.config import BenchConfig
 from toolkit.errors import DataError, ToolkitError
 from toolkit.export.variants import VARIANTS
+from toolkit.progress import bar
 from toolkit.runtime.bundle import load_bundle
 from toolkit.runtime.cpu import cpu_flags, cpu_name
 from toolkit.runtime.predict import PREDICTORS
@@ -34,9 +35,10 @@ class BenchResult:
     environment: dict
     results: list[dict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    partial: bool = False  # interrupted: only the models in `results` were measured
 
     def as_dict(self) -> dict:
-        return {"bundle": self.bundle, "task": self.task, "device": self.device,
+        return {"bundle": self.bundle, "task": self.task, "device": self.device, "partial": self.partial,
                 "environment": self.environment, "results": self.results, "notes": self.notes}
 
 
@@ -85,7 +87,8 @@ def pick_variants(bundle, cfg: BenchConfig, notes: list[str]) -> list[str]:
     return chosen
 
 
-def measure_latency(backend, cfg: BenchConfig, vocab_size: int, max_length: int, notes: list[str]) -> list[dict]:
+def measure_latency(backend, cfg: BenchConfig, vocab_size: int, max_length: int, notes: list[str],
+                    progress=None) -> list[dict]:
     rows = []
     for seq_len in cfg.seq_lens:
         if seq_len > max_length:
@@ -96,6 +99,9 @@ def measure_latency(backend, cfg: BenchConfig, vocab_size: int, max_length: int,
             arrays = synthetic_inputs(batch_size, seq_len, vocab_size, backend.input_names)
             call = backend.timed_call(arrays)
             rows.append(latency_row(batch_size, seq_len, time_calls(call, cfg.warmup, cfg.runs, backend.synchronize)))
+            if progress is not None:
+                progress.set_postfix_str(f"{backend.name} b{batch_size} x {seq_len}")
+                progress.update(1)
     return rows
 
 
@@ -108,8 +114,11 @@ def end_to_end(bundle, backend, texts: list[str]) -> dict:
     return {"examples": len(texts), "seconds": round(seconds, 3), "examples_per_s": len(texts) / seconds}
 
 
-def bench(cfg: BenchConfig) -> BenchResult:
-    """Measure accuracy and latency of PyTorch and of every bundle variant on one device."""
+def bench(cfg: BenchConfig, echo=lambda line: None) -> BenchResult:
+    """Measure accuracy and latency of PyTorch and of every bundle variant on one device.
+
+    `echo` receives the plan before anything is measured. Ctrl-C stops the measuring and returns
+    what was measured so far, marked partial, so a report can still be written."""
     cfg.check()
     bundle = load_bundle(cfg.bundle)
     check_device(cfg.device)
@@ -134,6 +143,27 @@ def bench(cfg: BenchConfig) -> BenchResult:
     backends = [TorchBackend(checkpoint_dir, checkpoint.task.model_class, cfg.device, cfg.threads)]
     backends += [OrtBackend(v, bundle.variant_path(v), cfg.device, cfg.threads) for v in variants]
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
+    lengths = [n for n in cfg.seq_lens if n <= int(bundle.manifest["max_length"])]
+    cells = len(backends) * len(lengths) * len(cfg.batch_sizes)
+    echo(f"bench: {len(backends)} models ({', '.join(b.name for b in backends)}) x {len(cfg.batch_sizes)} batch "
+         f"sizes x {len(lengths)} lengths, {cfg.warmup} warm-up + {cfg.runs} timed calls each"
+         + (f"; accuracy and end-to-end on {evaluation.description['examples']} evaluation rows per model"
+            if evaluation is not None else "") + ". Ctrl-C stops and keeps what was measured.")
+    progress = bar(cells + (2 * len(backends) if evaluation is not None else 0), "bench", unit="step")
+    try:
+        measure_all(backends, cfg, checkpoint, evaluation, bundle, vocab_size, result, progress)
+    except KeyboardInterrupt:
+        result.partial = True
+        result.notes.append("interrupted (Ctrl-C): this report holds only what was measured before")
+    finally:
+        progress.close()
+    result.environment.update(environment(cfg, backends))
+    return result
+
+
+def measure_all(backends, cfg: BenchConfig, checkpoint, evaluation, bundle, vocab_size: int, result: BenchResult,
+                progress) -> None:
+    """Measure every backend in turn, appending each one's entry to `result` when it is complete."""
     reference = None  # PyTorch's logits: every variant's loss is measured against them, on the same rows
     for backend in backends:
         log.info("benchmarking %s", backend.name)
@@ -149,9 +179,9 @@ def bench(cfg: BenchConfig) -> BenchResult:
             metrics["drop_interval"] = list(drop_interval(checkpoint.task, reference[0], logits, evaluation.features,
                                                           checkpoint.labels, checkpoint.decoding))
             entry["metrics"] = metrics
+            progress.update(1)
             entry["end_to_end"] = end_to_end(bundle, backend, evaluation.texts)
+            progress.update(1)
         entry["latency"] = measure_latency(backend, cfg, vocab_size, int(bundle.manifest["max_length"]),
-                                           result.notes)
+                                           result.notes, progress)
         result.results.append(entry)
-    result.environment.update(environment(cfg, backends))
-    return result

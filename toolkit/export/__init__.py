@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
 from toolkit.export.manifest import build_manifest
 from toolkit.export.staging import check_target, recover, staged_directory
 from toolkit.export.variants import VARIANTS, Build, Variant
+from toolkit.progress import bar
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
 from toolkit.scoring import (
     agreement,
@@ -165,9 +167,11 @@ def export(cfg: ExportConfig) -> ExportResult:
     build = Build(model=pytorch.model, tokenizer=tokenizer, onnx_task=checkpoint.task.onnx_task, opset=cfg.opset,
                   calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
-    with staged_directory(target) as staging:
+    progress = bar(len(to_build), "export", unit="variant")
+    with staged_directory(target) as staging, contextlib.closing(progress):
         variants, rejected = {}, []
         for variant in to_build:
+            progress.set_postfix_str(f"making and checking {variant.name}")
             if variant.source and variant.source not in variants:
                 result.failures.append(f"{variant.name} not made: it is built from the {variant.source} "
                                        "variant, which failed")
@@ -190,6 +194,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                                       "size_bytes": path.stat().st_size, "recipe": recipe,
                                       "provider_checked": backend.providers[0],
                                       "check_seconds": round(time.perf_counter() - started, 2), **checked}
+            progress.update(1)
         keep = kept_variants(cfg)
         for name in [n for n in variants if n not in keep]:  # built only to make another from
             rejected.append(staging / variants.pop(name)["file"])
