@@ -101,3 +101,11 @@ def test_the_base_install_is_the_runtimes_needs():
 
     base = [r for r in requires(toolkit.DISTRIBUTION) if "extra ==" not in r]
     assert sorted(r.split("=")[0].split(">")[0].split("<")[0] for r in base) == ["numpy", "onnxruntime", "tokenizers"]
+
+
+def test_predict_takes_texts_after_its_options(ner_bundle, capsys):
+    from toolkit.cli import main
+
+    main(["predict", str(ner_bundle), "--variant", "fp32", "Angela Merkel met John Smith .", "Paris"])
+    answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(answers) == 2 and all(isinstance(a, list) for a in answers)

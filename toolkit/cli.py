@@ -233,11 +233,19 @@ def _quiet_known_noise() -> None:
     warnings.filterwarnings("ignore", message=".*torch.tensor results are registered as constants.*")
     warnings.filterwarnings("ignore", message=".*'pin_memory' argument is set as true.*")
     logging.getLogger().addFilter(lambda record: "pre-processing before quantization" not in record.getMessage())
+    # A new task head is expected to start untrained: training is what this command does next.
+    logging.getLogger("transformers.modeling_utils").addFilter(
+        lambda record: "You should probably TRAIN this model" not in record.getMessage())
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "predict" and not any(e.startswith("-") for e in extra):
+        args.texts = list(args.texts) + extra  # texts after options: `predict B --variant fp32 "text"`
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.quiet:
         from toolkit.progress import QUIET_ENV
 

@@ -32,8 +32,9 @@ def train_table(metrics: dict) -> str:
     if metrics.get("at_or_below_baseline"):
         lines.append("warning: the model is at or below the majority baseline: it has not learned the task.")
     hyper = metrics.get("hyperparameters")
-    if hyper:
-        lines.append("hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items()))
+    if hyper:  # without the settings of other tasks: no pooling line in an NER run
+        others = {o for t in TASKS.values() if t.name != metrics.get("task") for o in t.train_options}
+        lines.append("hyper-parameters: " + ", ".join(f"{k}={v}" for k, v in hyper.items() if k not in others))
     per_type = metrics.get("per_type")
     if per_type:
         rows = [[name, v["precision"], v["recall"], v["f1"], v["support"]] for name, v in per_type.items()]

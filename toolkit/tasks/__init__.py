@@ -36,6 +36,7 @@ class Task:
     check_labels: Callable  # label names -> what is wrong with the set, or None
     # Overrides of the tutorial's recipe by model size ("small" | "large"); see toolkit/train/presets.py.
     presets: dict = field(default_factory=dict)
+    train_options: tuple[str, ...] = ()  # `toolkit train` options (and hyper-parameters) of this task alone
 
     @property
     def architecture_suffix(self) -> str:
