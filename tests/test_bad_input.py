@@ -131,3 +131,55 @@ def test_bad_bench_options(capsys, tmp_path, ner_bundle, flags, message):
 
 def test_bench_output_that_is_a_directory_is_refused_before_measuring(capsys, tmp_path, ner_bundle):
     assert "is a directory" in cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path))
+
+
+def test_training_never_replaces_a_folder_that_is_not_a_checkpoint(capsys, tmp_path, tiny_base, ner_data,
+                                                                   monkeypatch):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "notes.txt").write_text("mine")
+    err = train_error(capsys, tmp_path, tiny_base, ner_data, "--overwrite")
+    assert "holds files that are not a checkpoint (notes.txt)" in err
+    assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+    monkeypatch.chdir(tmp_path / "out")
+    assert "not a checkpoint" in cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset",
+                                           str(ner_data), "--output-dir", ".", "--overwrite")
+
+
+def test_a_failed_final_save_keeps_the_previous_checkpoint(tmp_path, tiny_base, ner_data, monkeypatch):
+    import transformers
+
+    from tests.conftest import run_train
+
+    out = tmp_path / "out"
+    run_train("ner", tiny_base, ner_data, out, "--max_steps", 1)
+    before = (out / "model.safetensors").read_bytes()
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(transformers.Trainer, "save_model", disk_full)
+    with pytest.raises(OSError):
+        run_train("ner", tiny_base, ner_data, out, "--max_steps", 2, "--overwrite", True)
+    assert (out / "model.safetensors").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left behind
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 300 KB filesystem (tmpfs), so that writing fills it up: needs the right to mount."""
+    import subprocess
+
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=300k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({made.stderr.decode().strip()}); the simulated full disk of "
+                    "test_a_failed_final_save_keeps_the_previous_checkpoint still runs")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_export_onto_a_full_disk_is_one_line_and_leaves_nothing(capsys, small_disk, ner_checkpoint):
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--quantize", "--output-dir", str(small_disk / "bundle"))
+    assert "No space left on device" in err or "no space left on the disk" in err
+    assert list(small_disk.iterdir()) == []

@@ -14,7 +14,6 @@ from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
 from toolkit.export.manifest import build_manifest
-from toolkit.export.staging import check_target, recover, staged_directory
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.progress import bar
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
@@ -27,6 +26,7 @@ from toolkit.scoring import (
     score,
     split_features,
 )
+from toolkit.staging import recover, staged_directory
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,26 @@ def kept_variants(cfg: ExportConfig) -> set[str]:
     flags = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
              "fp16": cfg.fp16}
     return {name for name, asked in flags.items() if asked}
+
+
+def check_target(target: Path, source_dir: Path, overwrite: bool) -> None:
+    """Refuse a target whose replacement would lose anything but a previous bundle."""
+    resolved, source = target.resolve(), source_dir.resolve()
+    if resolved == source or source in resolved.parents or resolved in source.parents:
+        raise ToolkitError(f"--output-dir {target} is, holds or sits inside the checkpoint {source_dir}: "
+                           f"choose a directory outside it, e.g. exports/{source.name}.")
+    if not target.exists() and not target.is_symlink():
+        return
+    if target.is_symlink() or not target.is_dir():
+        raise ToolkitError(f"--output-dir {target} exists and is not a directory: choose a new directory.")
+    if not (target / MANIFEST_FILE).is_file():
+        if any(target.iterdir()):
+            raise ToolkitError(f"--output-dir {target} holds files that are not a bundle ({MANIFEST_FILE} is "
+                               "missing); export only ever replaces a bundle: choose a new or empty directory.")
+        return
+    if not overwrite:
+        raise ToolkitError(f"{target} already holds a bundle: pass --overwrite to replace it, or choose another "
+                           "--output-dir.")
 
 
 def requested_variants(cfg: ExportConfig) -> list[Variant]:
@@ -178,7 +198,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                 continue
             path = staging / variant.file
             source = staging / VARIANTS[variant.source].file if variant.source else None
-            recipe = variant.make(build, source, path)
+            recipe = make_variant(variant, build, source, path)
             backend = OrtBackend(variant.name, path, device=variant.devices[0])
             if variant.source is None:  # what the graph takes, not what the tokenizer gives, is fed from here on
                 build.input_names = backend.input_names
@@ -214,6 +234,21 @@ def export(cfg: ExportConfig) -> ExportResult:
         for stray in ("ort_config.json",):
             (staging / stray).unlink(missing_ok=True)
     return result
+
+
+def make_variant(variant: Variant, build: Build, source: Path | None, target: Path) -> dict:
+    """Make one variant's file. Exporters and quantizers fail in their own ways on a full disk (a
+    truncated graph that then fails to parse), so a failure with no room left says so."""
+    import shutil
+
+    try:
+        return variant.make(build, source, target)
+    except Exception as error:
+        free = shutil.disk_usage(target.parent).free
+        if free < 2 * (source.stat().st_size if source else 1 << 20):
+            raise ToolkitError(f"no space left on the disk of {target.parent.parent} ({free // 1024} KB free) while "
+                               f"making {variant.name}: free some space or choose another --output-dir.") from error
+        raise
 
 
 def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:

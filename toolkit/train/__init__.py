@@ -18,6 +18,7 @@ from toolkit.data.augment import augment_ner_split
 from toolkit.errors import ToolkitError
 from toolkit.hub import looks_like_path
 from toolkit.scoring import majority_baseline
+from toolkit.staging import recover, staged_directory
 from toolkit.modeling import load_tokenizer, model_class_for, read_config, resolve_model
 from toolkit.tasks import Task
 from toolkit.train import presets
@@ -87,6 +88,11 @@ def check_output_dir(cfg: TrainConfig) -> Path | None:
     if (out / "config.json").exists() and not cfg.overwrite:
         raise ToolkitError(f"{out} already holds a checkpoint: pass --overwrite to replace it, "
                            "or choose another --output-dir.")
+    others = [p.name for p in out.iterdir() if p.name != CHECKPOINTS] if out.is_dir() else []
+    if others and not (out / "config.json").exists():
+        raise ToolkitError(f"--output-dir {out} holds files that are not a checkpoint ({', '.join(sorted(others)[:3])}"
+                           f"{', ...' if len(others) > 3 else ''}); training only ever replaces a checkpoint: choose "
+                           "a new or empty directory.")
     return None
 
 
@@ -127,6 +133,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
 
     cfg.check()
     cfg = with_task_defaults(task, cfg)
+    recover(cfg.output_dir)
     resume_from = check_output_dir(cfg)
     model_path = resolve_model(cfg.model)
     data = load_task_data(task, cfg)
@@ -231,8 +238,13 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         model.config.toolkit_decoding = hyper.decoding  # export, bench and the runtime decode alike
         model.config.toolkit_truncation = hyper.truncation
         model.config.toolkit_pooling = hyper.pooling
-        trainer.save_model(str(cfg.output_dir))
-        tokenizer.save_pretrained(str(cfg.output_dir))
-        (cfg.output_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
-        shutil.rmtree(cfg.output_dir / CHECKPOINTS, ignore_errors=True)
+        # The checkpoint is complete in a staging folder before it replaces --output-dir: a crash or a
+        # full disk while saving never leaves half a checkpoint, nor loses the one it replaces.
+        with staged_directory(cfg.output_dir) as staging:
+            trainer.save_model(str(staging))
+            tokenizer.save_pretrained(str(staging))
+            (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+            if (cfg.output_dir / CHECKPOINTS).is_dir():
+                os.replace(cfg.output_dir / CHECKPOINTS, staging / CHECKPOINTS)
+            shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # resumable state: done with
     return TrainResult(output_dir=cfg.output_dir, metrics=metrics)

@@ -1,5 +1,5 @@
-"""Write a bundle directory safely: only ever over a previous bundle, built next to its target and
-moved into place when complete, and recoverable when a run is killed half-way."""
+"""Write a directory safely: built next to its target and moved into place when complete (a crash
+never leaves half of it), and recoverable when a run is killed half-way through the swap."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from toolkit.errors import ToolkitError
-from toolkit.runtime.bundle import MANIFEST_FILE
-
 
 def _leftovers(target: Path, kind: str) -> list[Path]:
     return sorted(target.parent.glob(f".{target.name}.{kind}-*")) if target.parent.is_dir() else []
 
 
 def recover(target: Path) -> None:
-    """Undo what a killed run left next to `target`: a previous bundle moved aside is put back when
+    """Undo what a killed run left next to `target`: a previous version moved aside is put back when
     the new one never arrived, and staging folders are removed."""
     old = _leftovers(target, "old")
     if not target.exists() and not target.is_symlink():
@@ -28,26 +25,6 @@ def recover(target: Path) -> None:
                 break
     for stale in _leftovers(target, "tmp") + old:
         shutil.rmtree(stale, ignore_errors=True)
-
-
-def check_target(target: Path, source_dir: Path, overwrite: bool) -> None:
-    """Refuse a target whose replacement would lose anything but a previous bundle."""
-    resolved, source = target.resolve(), source_dir.resolve()
-    if resolved == source or source in resolved.parents or resolved in source.parents:
-        raise ToolkitError(f"--output-dir {target} is, holds or sits inside the checkpoint {source_dir}: "
-                           f"choose a directory outside it, e.g. exports/{source.name}.")
-    if not target.exists() and not target.is_symlink():
-        return
-    if target.is_symlink() or not target.is_dir():
-        raise ToolkitError(f"--output-dir {target} exists and is not a directory: choose a new directory.")
-    if not (target / MANIFEST_FILE).is_file():
-        if any(target.iterdir()):
-            raise ToolkitError(f"--output-dir {target} holds files that are not a bundle ({MANIFEST_FILE} is "
-                               "missing); export only ever replaces a bundle: choose a new or empty directory.")
-        return
-    if not overwrite:
-        raise ToolkitError(f"{target} already holds a bundle: pass --overwrite to replace it, or choose another "
-                           "--output-dir.")
 
 
 @contextlib.contextmanager
