@@ -193,6 +193,14 @@ def run_predict(args) -> None:
                                "the other lines were answered.")
 
 
+def run_package(args) -> None:
+    from toolkit.package import package
+
+    result = package(options_of(args, config.PackageConfig))
+    print(f"wheel: {result.wheel_path} ({result.size_bytes / 1e6:.1f} MB, variant {result.variant}); install it with "
+          f"pip install {result.wheel_path}")
+
+
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
@@ -208,6 +216,8 @@ COMMANDS = {
               run_bench),
     "predict": ("Answer texts with a bundle (texts as arguments, or JSON/plain lines on stdin).",
                 config.PredictConfig, run_predict),
+    "package": ("Make a pip-installable wheel of one bundle variant and the runtime, like `spacy package`.",
+                config.PackageConfig, run_package),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",
              config.DemoConfig, run_demo),
 }

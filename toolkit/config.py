@@ -247,6 +247,16 @@ class PredictConfig:
 
 
 @dataclass
+class PackageConfig:
+    bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
+    name: str = option("the package's name, e.g. ner_model: `pip install` makes `import NAME` work", "")
+    version: str = option("the package's version", "0.1.0")
+    variant: str | None = option("the variant to package (default: the bundle's default)", None)
+    output_dir: Path = option("where the wheel goes", Path("dist"), type=Path)
+    overwrite: bool = option("replace a wheel of the same name and version", False)
+
+
+@dataclass
 class DemoConfig:
     workdir: Path = option("where the demo's data, checkpoint and report go", Path("runs/demo"), type=Path)
     epochs: float = option("training epochs on the synthetic sample", 3, type=float)

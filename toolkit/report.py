@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from toolkit.tasks import TASKS
 
 
@@ -160,10 +162,23 @@ def write_reports(result, json_path) -> list:
     return [json_path, markdown, plot]
 
 
+# Licences of base models the toolkit knows; any other: its own model card says.
+BASE_LICENCES = {"minilm": "Apache-2.0 (sentence-transformers/all-MiniLM-L6-v2)"}
+
+
+def display_name(name: str | None) -> str:
+    """A dataset or model as a reader knows it: a hub id as it is, a local path by its folder name."""
+    if not name:
+        return "unknown"
+    return Path(name).name if ("/" in name and Path(name).is_absolute()) or Path(name).exists() else name
+
+
 def model_card(manifest: dict) -> str:
-    """A README.md for the bundle: what it is, how it was checked, how to use it."""
-    metric = TASKS[manifest["task"]].primary_metric
+    """A README.md for the bundle: what it is for, its data, its checked metrics, its limits, how to load it."""
+    task = TASKS[manifest["task"]]
+    metric = task.primary_metric
     evaluation = manifest["evaluation"]
+    training = manifest.get("training") or {}
     rows = ["| variant | file | size (MB) | max abs diff | label agreement | "
             f"{metric} | points lost vs PyTorch [95% interval] |", "|---|---|---|---|---|---|---|"]
     if evaluation.get("pytorch"):
@@ -179,15 +194,33 @@ def model_card(manifest: dict) -> str:
                 "trust_remote_code=True)` (its `mean_pooling.py`) or `toolkit.modeling.load_model`; without "
                 "`trust_remote_code` transformers refuses it rather than read [CLS].", ""]
                if manifest.get("pooling") == "mean" else [])
-    data = (f"{evaluation['examples']} examples of `{evaluation['dataset']}` ({evaluation['split']})"
+    data = (f"{evaluation['examples']} examples of {display_name(evaluation['dataset'])} ({evaluation['split']} split)"
             if evaluation.get("measured") else "built-in sentences only: no labelled evaluation data was available, "
             "so accuracy was not measured (export again with --dataset to measure it)")
+    base = manifest.get("base_model") or ""
+    labels = ", ".join(manifest["labels"])
+    use = (f"Tagging the entity types {', '.join(sorted({l[2:] for l in manifest['labels'] if l[:2] in ('B-', 'I-')}))} "
+           "in running text; answers are spans with character offsets." if task.word_input else
+           f"Classifying a text as one of: {labels}; answers are a label with its probability.")
+    hyper = training.get("hyperparameters") or {}
+    trained_on = (f"{training.get('train_examples', 'an unrecorded number of')} examples"
+                  + (f" of {display_name(evaluation.get('dataset'))}" if evaluation.get("dataset") else ""))
+    ort_class = "ORTModel" + task.model_class.removeprefix("AutoModel")
     return "\n".join([
-        f"# {manifest['task']} model ({manifest['model_type']}, from {manifest['base_model']})", "",
-        f"Labels: {', '.join(manifest['labels'])}. Max length: {manifest['max_length']} tokens.", "", *pooling,
-        f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
-        "```python", "from toolkit.runtime import load", "model = load(\"path/to/this/bundle\")",
-        "```", "",
-        "Or with Optimum: `ORTModelFor...Classification.from_pretrained(DIR, file_name=\"model_optimized.onnx\")`.",
+        f"# {manifest['task']} model: {manifest['model_type']} fine-tuned from {display_name(base)}", "",
+        "## Intended use", "", use, "", f"Labels: {labels}. Inputs longer than {manifest['max_length']} tokens are "
+        "read in overlapping windows.", "", *pooling,
+        "## Training data", "", f"Trained on {trained_on}"
+        + (f" with learning rate {hyper['learning_rate']:g} for {hyper['epochs']:g} epochs." if hyper else "."), "",
+        "## Metrics", "", f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
+        "## Limitations", "",
+        f"- Trained on {trained_on}: expect lower accuracy on text unlike it (other domains, languages, casing).",
+        "- int8 variants quantize activations per batch, so their scores can differ slightly with batch "
+        "composition; the points-lost interval says how much their answers cost on the evaluation rows.", "",
+        "## Licence", "", f"The base model's licence applies: {BASE_LICENCES.get(base, display_name(base) + ' (see its model card)')}."
+        " The training data's terms apply to the model too (CoNLL-2003 and IMDB are for research use).", "",
+        "## How to load it", "",
+        "```python", "from toolkit.runtime import load", "model = load(\"THIS_FOLDER\")  # the folder holding this file",
+        "```", "", f"Or with Optimum: `{ort_class}.from_pretrained(THIS_FOLDER, file_name=\"{manifest['variants'][manifest['default_variant']]['file']}\")`.",
         "", f"Made with toolkit {manifest['versions']['toolkit']}, onnxruntime "
         f"{manifest['versions']['onnxruntime']}, on {manifest['created']}.", ""])

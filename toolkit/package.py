@@ -1,0 +1,152 @@
+"""`toolkit package`: a bundle as a Python wheel, like `spacy package`.
+
+The wheel holds one variant of the bundle, the runtime (toolkit/runtime/, vendored under the
+package's own name so that it cannot clash with an installed toolkit) and the model card as its
+README; it depends on nothing but the runtime's three libraries. After `pip install NAME-*.whl`:
+
+    import NAME
+    NAME.load()("Angela Merkel visited Paris.")
+
+It is written by hand (a wheel is a zip file with a dist-info folder), so making one needs no build
+backend and no network.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import toolkit
+from toolkit.config import PackageConfig
+from toolkit.errors import ToolkitError
+from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
+
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
+VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
+RUNTIME_DIR = Path(toolkit.__file__).parent / "runtime"
+
+INIT_TEMPLATE = '''"""{summary}
+
+    import {name}
+    model = {name}.load()
+    model("...")
+"""
+
+from pathlib import Path
+
+from {name}._runtime import load as _load
+
+__version__ = "{version}"
+BUNDLE_DIR = Path(__file__).parent / "bundle"
+
+
+def load(**options):
+    """The packaged model's predictor; the model file's sha256 is checked against the one it was
+    packaged with. Options are toolkit.runtime.load's (threads, batch_size, aggregation, ...)."""
+    return _load(BUNDLE_DIR, expected_sha256="{sha256}", **options)
+'''
+
+
+@dataclass
+class PackageResult:
+    wheel_path: Path
+    variant: str
+    size_bytes: int
+
+
+def check_names(cfg: PackageConfig) -> None:
+    problems = []
+    if not NAME_PATTERN.match(cfg.name):
+        problems.append(f"--name {cfg.name!r} is not a package name: use lower-case letters, digits and _, "
+                        "starting with a letter (e.g. ner_model)")
+    if not VERSION_PATTERN.match(cfg.version):
+        problems.append(f"--version {cfg.version!r} is not a version: use numbers with dots, e.g. 1.0.0")
+    if problems:
+        raise ToolkitError("; ".join(problems) + ".")
+
+
+def runtime_files(name: str) -> dict[str, bytes]:
+    """The runtime's modules, with its absolute imports pointed at the package's own copy."""
+    files = {}
+    for path in sorted(RUNTIME_DIR.glob("*.py")):
+        text = path.read_text(encoding="utf-8").replace("toolkit.runtime", f"{name}._runtime")
+        files[f"{name}/_runtime/{path.name}"] = text.encode("utf-8")
+    return files
+
+
+def base_requirements() -> list[str]:
+    """The runtime's three libraries, as the toolkit's own base install pins them."""
+    from importlib.metadata import requires
+
+    return [r for r in requires(toolkit.DISTRIBUTION) or [] if "extra ==" not in r]
+
+
+def _record_line(path: str, data: bytes) -> list[str]:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return [path, f"sha256={digest}", str(len(data))]
+
+
+def package(cfg: PackageConfig) -> PackageResult:
+    """Build a wheel holding one variant of a bundle and the runtime, and return its path."""
+    check_names(cfg)
+    bundle = load_bundle(cfg.bundle)
+    variant = cfg.variant or bundle.default_variant
+    bundle.verify(variant)  # a tampered or truncated model is never packaged
+    output_dir = Path(cfg.output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        raise ToolkitError(f"--output-dir {output_dir} is a file: choose a directory.")
+    wheel_name = f"{cfg.name}-{cfg.version}-py3-none-any.whl"
+    wheel_path = output_dir / wheel_name
+    if wheel_path.exists() and not cfg.overwrite:
+        raise ToolkitError(f"{wheel_path} exists: pass --overwrite to replace it, or give another --version.")
+
+    manifest = dict(bundle.manifest)
+    manifest["variants"] = {variant: bundle.variants[variant]}
+    manifest["default_variant"] = variant
+    card = (bundle.directory / "README.md").read_text(encoding="utf-8") if (bundle.directory / "README.md").is_file() \
+        else f"# {cfg.name}\n"
+    summary = f"{bundle.task} model ({manifest.get('model_type')}, {variant}) packaged by toolkit {toolkit.__version__}"
+    files = {
+        f"{cfg.name}/__init__.py": INIT_TEMPLATE.format(summary=summary, name=cfg.name, version=cfg.version,
+                                                        sha256=bundle.variants[variant]["sha256"]).encode(),
+        f"{cfg.name}/bundle/{MANIFEST_FILE}": (json.dumps(manifest, indent=2) + "\n").encode(),
+        f"{cfg.name}/bundle/README.md": card.encode(),
+        f"{cfg.name}/bundle/{bundle.tokenizer_path.name}": bundle.tokenizer_path.read_bytes(),
+        f"{cfg.name}/bundle/{bundle.variant_path(variant).name}": bundle.variant_path(variant).read_bytes(),
+        **runtime_files(cfg.name),
+    }
+    dist_info = f"{cfg.name}-{cfg.version}.dist-info"
+    metadata = "\n".join([
+        "Metadata-Version: 2.1", f"Name: {cfg.name}", f"Version: {cfg.version}", f"Summary: {summary}",
+        *[f"Requires-Dist: {r}" for r in base_requirements()], "Requires-Python: >=3.10",
+        "Description-Content-Type: text/markdown", "", card])
+    files[f"{dist_info}/METADATA"] = metadata.encode()
+    files[f"{dist_info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: toolkit {toolkit.__version__}\n"
+                                   "Root-Is-Purelib: true\nTag: py3-none-any\n").encode()
+    files[f"{dist_info}/top_level.txt"] = f"{cfg.name}\n".encode()
+    record = io.StringIO()
+    writer = csv.writer(record, lineterminator="\n")
+    for path, data in files.items():
+        writer.writerow(_record_line(path, data))
+    writer.writerow([f"{dist_info}/RECORD", "", ""])
+    files[f"{dist_info}/RECORD"] = record.getvalue().encode()
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=output_dir, prefix=f".{wheel_name}.", delete=False) as handle:
+        staging = Path(handle.name)
+    try:
+        with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
+            for path, data in files.items():
+                wheel.writestr(path, data)
+        staging.replace(wheel_path)
+    finally:
+        staging.unlink(missing_ok=True)
+    return PackageResult(wheel_path=wheel_path, variant=variant, size_bytes=wheel_path.stat().st_size)
