@@ -65,7 +65,7 @@ def test_predict_answers_every_line_a_bad_one_cannot_stop_the_others(ner_bundle)
     run = subprocess.run([sys.executable, "-m", "toolkit", "predict", str(ner_bundle)], input="\n".join(lines),
                          capture_output=True, text=True)
     answers = [json.loads(line) for line in run.stdout.splitlines()]
-    assert len(answers) == 3 and isinstance(answers[0], list) and isinstance(answers[2], list)
+    assert len(answers) == 3 and isinstance(answers[0]["answer"], list) and isinstance(answers[2]["answer"], list)
     assert answers[1]["line"] == 2 and "lone surrogate" in answers[1]["error"]
     assert run.returncode == 1 and "1 input line(s) could not be answered" in run.stderr
     assert "Traceback" not in run.stderr

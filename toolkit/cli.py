@@ -105,29 +105,33 @@ def load_predictor(cfg: config.PredictConfig):
     return predictor
 
 
-def parse_line(raw: bytes, number: int) -> tuple[str | None, str | None]:
-    """(text, None) or (None, error) for one stdin line: a JSON string, {"text": ...}, or plain text."""
+def parse_line(raw: bytes, number: int) -> dict:
+    """One stdin line (a JSON string, {"text": ..., "id": ...}, or plain text) as its output record
+    so far: {"line": N, "id": ... if given} with "text" to answer, or with "error"."""
+    record: dict = {"line": number}
     try:
         line = raw.decode("utf-8").rstrip("\r\n")
     except UnicodeDecodeError as error:
-        return None, f"line {number}: invalid UTF-8 at byte {error.start}"
+        return {**record, "error": f"line {number}: invalid UTF-8 at byte {error.start}"}
     if line[:1] in ('{', '"', '['):
         try:
             value = json.loads(line)
         except json.JSONDecodeError as error:
-            return None, f"line {number}: not valid JSON ({error.msg} at column {error.colno})"
+            return {**record, "error": f"line {number}: not valid JSON ({error.msg} at column {error.colno})"}
+        if isinstance(value, dict) and "id" in value:
+            record["id"] = value["id"]
         if isinstance(value, dict) and isinstance(value.get("text"), str):
             line = value["text"]
         elif isinstance(value, str):
             line = value
         else:
-            return None, f"line {number}: expected a JSON string or an object with a \"text\" string"
+            return {**record, "error": f"line {number}: expected a JSON string or an object with a \"text\" string"}
     try:
         line.encode("utf-8")
     except UnicodeEncodeError as error:  # a lone surrogate, which JSON's \ud800 escapes can make
-        return None, f"line {number}: the text holds {line[error.start]!r}, which is not a character (a lone " \
-                     "surrogate); send the text as UTF-8"
-    return line, None
+        return {**record, "error": f"line {number}: the text holds {line[error.start]!r}, which is not a "
+                                   "character (a lone surrogate); send the text as UTF-8"}
+    return {**record, "text": line}
 
 
 def answer_each(predictor, texts: list[str]) -> list[tuple[object, str | None]]:
@@ -136,8 +140,7 @@ def answer_each(predictor, texts: list[str]) -> list[tuple[object, str | None]]:
     try:
         return [(answer, None) for answer in predictor(texts)] if texts else []
     except Exception:  # noqa: BLE001 - which text failed is found below, and reported on its own line
-        if len(texts) == 1:
-            raise
+        pass
     results = []
     for text in texts:
         try:
@@ -148,30 +151,28 @@ def answer_each(predictor, texts: list[str]) -> list[tuple[object, str | None]]:
 
 
 def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> int:
-    """One JSON line per input line, in order; a bad line gets an error object and the rest go on.
-    Returns how many lines got an error."""
+    """One JSON record per input line, in order: {"line", "id" (when the line gave one), "answer"},
+    or {"line", "id", "error"} for a bad line while the rest go on. Returns how many lines failed."""
     from toolkit.runtime.predict import to_json
 
-    pending: list[tuple[int, str | None, str | None]] = []
+    pending: list[dict] = []
     failed = 0
 
     def flush() -> None:
         nonlocal failed
-        answers = iter(answer_each(predictor, [text for _, text, error in pending if error is None]))
-        for number, _, error in pending:
-            answer = None
-            if error is None:
+        answers = iter(answer_each(predictor, [r["text"] for r in pending if "text" in r]))
+        for record in pending:
+            if "text" in record:
                 answer, error = next(answers)
-                error = error and f"line {number}: {error}"
-            failed += error is not None
-            out.write(json.dumps({"line": number, "error": error}) if error else to_json(answer))
-            out.write("\n")
+                del record["text"]
+                record.update({"error": f"line {record['line']}: {error}"} if error else {"answer": answer})
+            failed += "error" in record
+            out.write(to_json(record) + "\n")
         out.flush()
         pending.clear()
 
     for number, raw in enumerate(stream, start=1):
-        text, error = parse_line(raw, number)
-        pending.append((number, text, error))
+        pending.append(parse_line(raw, number))
         if len(pending) >= STDIN_CHUNK:
             flush()
     flush()
