@@ -1,0 +1,139 @@
+"""Batch jobs without Ray: formats in and out, ids, atomic output, re-runs, and one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+import toolkit.serve.jobs as jobs
+from tests.serve.test_app import assert_same_answers
+from toolkit.errors import DataError
+from toolkit.runtime import load
+from toolkit.serve.jobs import predict_corpus
+
+SENTENCES = ["Angela Merkel met John Smith in Paris .", "Olga Petrova visited Nairobi .", "",
+             "Shares of Barclays fell after Maria Garcia resigned .", "Greenpeace and Toyota met in Tokyo ."]
+
+
+def write_corpus(directory, texts=SENTENCES):
+    """The same rows split over parquet, jsonl and csv files (read in name order: a, b, c)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ids = [f"doc-{i}" for i in range(len(texts))]
+    pq.write_table(pa.table({"id": ids[:2], "text": texts[:2], "other": [1, 2]}), directory / "a.parquet")
+    (directory / "b.jsonl").write_text("".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in zip(ids[2:4], texts[2:4])))
+    pacsv.write_csv(pa.table({"id": ids[4:], "text": texts[4:]}), directory / "c.csv")
+    return ids
+
+
+def read_output(path):
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pylist()
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
+def test_a_directory_of_formats_is_answered_as_the_runtime_does(tmp_path, ner_bundle, suffix):
+    ids = write_corpus(tmp_path / "in")
+    result = predict_corpus(ner_bundle, tmp_path / "in", tmp_path / f"out{suffix}", id_column="id",
+                            variant="fp32", progress=False)
+    rows = read_output(tmp_path / f"out{suffix}")
+    assert result.rows == len(rows) == len(SENTENCES) and result.files == 3
+    assert [row["id"] for row in rows] == ids and list(rows[0]) == ["id", "entities"]
+    runtime = load(ner_bundle, variant="fp32")
+    assert_same_answers([json.loads(row["entities"]) for row in rows], [runtime(t) for t in SENTENCES])
+    assert any(json.loads(row["entities"]) for row in rows)
+
+
+def test_aggregation_reaches_the_ner_predictor_and_sentiment_ignores_it(tmp_path, ner_bundle, sentiment_bundle):
+    write_corpus(tmp_path / "in")
+    predict_corpus(ner_bundle, tmp_path / "in", tmp_path / "ner.jsonl", variant="fp32", aggregation="simple",
+                   progress=False)
+    runtime = load(ner_bundle, variant="fp32", aggregation="simple")
+    found = [json.loads(row["entities"]) for row in read_output(tmp_path / "ner.jsonl")]
+    assert_same_answers(found, [runtime(t) for t in SENTENCES])
+    assert found != [load(ner_bundle, variant="fp32")(t) for t in SENTENCES]  # "simple" differs from "first" here
+    predict_corpus(sentiment_bundle, tmp_path / "in", tmp_path / "sentiment.jsonl", aggregation="first",
+                   progress=False)
+    assert len(read_output(tmp_path / "sentiment.jsonl")) == len(SENTENCES)
+
+
+def test_sentiment_rows_numbered_and_null_texts(tmp_path, sentiment_bundle):
+    texts = ["great film", None, "a bad movie", "boring movie"]
+    pq.write_table(pa.table({"review": pa.array(texts, pa.string())}), tmp_path / "in.parquet")
+    predict_corpus(sentiment_bundle, tmp_path / "in.parquet", tmp_path / "out.jsonl", text_column="review",
+                   batch_size=2, variant="fp32", progress=False)
+    rows = read_output(tmp_path / "out.jsonl")
+    assert [row["row"] for row in rows] == [0, 1, 2, 3]
+    assert rows[1] == {"row": 1, "label": None, "score": None}
+    runtime = load(sentiment_bundle, variant="fp32")
+    for row, text in zip(rows, texts):
+        if text is not None:
+            expected = runtime(text)
+            assert row["label"] == expected["label"] and row["score"] == pytest.approx(expected["score"], abs=1e-5)
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path, ner_bundle):
+    write_corpus(tmp_path / "in")
+    output = tmp_path / "out.parquet"
+    output.write_text("keep me")
+    with pytest.raises(DataError, match="already exists; pass --overwrite"):
+        predict_corpus(ner_bundle, tmp_path / "in", output, progress=False)
+    assert output.read_text() == "keep me"
+    predict_corpus(ner_bundle, tmp_path / "in", output, overwrite=True, progress=False)
+    assert len(read_output(output)) == len(SENTENCES)
+
+
+def test_an_interrupted_run_leaves_nothing_and_reruns_cleanly(tmp_path, ner_bundle, monkeypatch):
+    write_corpus(tmp_path / "in")
+    output = tmp_path / "in" / "answers.parquet"  # inside the input directory: never read back as input
+    calls = []
+    real = jobs.answer_columns
+
+    def interrupt_on_the_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "answer_columns", interrupt_on_the_second_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        predict_corpus(ner_bundle, tmp_path / "in", output, batch_size=1, progress=False)
+    assert not output.exists() and not list((tmp_path / "in").glob(".*partial"))
+    monkeypatch.setattr(jobs, "answer_columns", real)
+    predict_corpus(ner_bundle, tmp_path / "in", output, batch_size=1, progress=False)
+    assert [row["row"] for row in read_output(output)] == list(range(len(SENTENCES)))
+    predict_corpus(ner_bundle, tmp_path / "in", output, overwrite=True, progress=False)
+    assert len(read_output(output)) == len(SENTENCES)
+
+
+def one_line_error(*args, **kwargs) -> str:
+    with pytest.raises(DataError) as error:
+        predict_corpus(*args, progress=False, **kwargs)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_bad_inputs_and_outputs_are_one_line_errors(tmp_path, ner_bundle):
+    write_corpus(tmp_path / "in")
+    out = tmp_path / "out.parquet"
+    message = one_line_error(ner_bundle, tmp_path / "in", out, text_column="body")
+    assert "no column 'body'" in message and "'text'" in message and "'id'" in message and "--text-column" in message
+    message = one_line_error(ner_bundle, tmp_path / "in", out, id_column="key")
+    assert "no column 'key'" in message and "--id-column" in message
+    (tmp_path / "notes.txt").write_text("hello")
+    assert "unknown format '.txt'" in one_line_error(ner_bundle, tmp_path / "notes.txt", out)
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
+    assert "cannot read it as parquet" in one_line_error(ner_bundle, tmp_path / "broken.parquet", out)
+    assert "expected an output path ending in .parquet or .jsonl" in one_line_error(
+        ner_bundle, tmp_path / "in", tmp_path / "out.csv")
+    assert "no such file" in one_line_error(ner_bundle, tmp_path / "missing", out)
+    (tmp_path / "empty").mkdir()
+    assert "no .parquet" in one_line_error(ner_bundle, tmp_path / "empty", out)
+    pq.write_table(pa.table({"text": [1, 2]}), tmp_path / "numbers.parquet")
+    assert "holds int64, expected strings" in one_line_error(ner_bundle, tmp_path / "numbers.parquet", out)
+    assert not out.exists()

@@ -1,0 +1,121 @@
+"""A real uvicorn server in a subprocess: ready, answers, graceful SIGTERM; a port in use is one clear line."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import httpx
+import pytest
+
+from tests.serve.conftest import free_port
+from tests.serve.test_app import metric
+from toolkit.errors import ToolkitError
+from toolkit.runtime import load
+from toolkit.serve.server import serve
+
+SENTENCE = "Angela Merkel met John Smith in Paris ."
+
+
+def start_server(bundle, port: int, **options) -> subprocess.Popen:
+    code = textwrap.dedent(f"""
+        from toolkit.serve.server import serve
+        serve({str(bundle)!r}, host="127.0.0.1", port={port}, **{options!r})
+    """)
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"the server exited with {process.returncode}: {process.stderr.read()}")
+        try:
+            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the server was not ready in time")
+
+
+def wait_for(predicate, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def test_server_answers_and_stops_gracefully_on_sigterm(ner_bundle):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # A text waits up to 2 s for companions: time enough to send SIGTERM while a request is in flight.
+    process = start_server(ner_bundle, port, max_wait_ms=2000, max_batch_size=32)
+    try:
+        wait_ready(process, url)
+        assert httpx.get(f"{url}/health").json() == {"status": "ok"}
+        metadata = httpx.get(f"{url}/v1/metadata").json()
+        assert metadata["task"] == "ner" and len(metadata["sha256"]) == 64
+
+        in_flight = {}
+        sender = threading.Thread(target=lambda: in_flight.update(
+            response=httpx.post(f"{url}/v1/predict", json={"text": SENTENCE}, timeout=30)))
+        sender.start()
+        wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") == 1)
+        process.send_signal(signal.SIGTERM)
+        sender.join(timeout=30)
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, stderr
+    assert in_flight["response"].status_code == 200
+    assert in_flight["response"].json() == {"answer": load(ner_bundle)(SENTENCE)}
+    assert "Shutting down" in stderr
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"{url}/health", timeout=2)
+
+
+def test_a_port_in_use_is_one_clear_line(ner_bundle):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ToolkitError) as error:
+            serve(ner_bundle, host="127.0.0.1", port=port)
+    message = str(error.value)
+    assert f"port {port}" in message and "in use" in message and "--port" in message
+    assert "\n" not in message
+
+
+def test_a_bad_bundle_never_listens(tmp_path):
+    port = free_port()
+    with pytest.raises(ToolkitError, match="not a bundle"):
+        serve(tmp_path, host="127.0.0.1", port=port)
+    with socket.socket() as probe:  # the port was given back
+        probe.bind(("127.0.0.1", port))
+
+
+def test_batching_off_answers_each_text_as_the_runtime_does_alone(ner_bundle):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(ner_bundle, port, max_batch_size=1, max_wait_ms=0)
+    try:
+        wait_ready(process, url)
+        response = httpx.post(f"{url}/v1/predict", json={"texts": [SENTENCE, "Paris"], "aggregation": "max"})
+        # int8-dynamic scales activations per batch: with batches of 1, each text is answered as alone
+        runtime = load(ner_bundle, aggregation="max")
+        assert response.json() == {"answers": [runtime(SENTENCE), runtime("Paris")]}
+        bad = httpx.post(f"{url}/v1/predict", content=b"[1]", headers={"content-type": "application/json"})
+        assert bad.status_code == 422 and json.loads(bad.text)["error"]["code"] == "wrong_type"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+    assert process.returncode == 0

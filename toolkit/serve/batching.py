@@ -1,0 +1,181 @@
+"""Dynamic batching: texts of concurrent requests answered in one model run, each answer back to its request.
+
+Every text waits in one queue with an asyncio future. A model run takes up to `max_batch_size`
+texts that share an aggregation, waiting at most `max_wait_ms` after the oldest arrived for others
+to join; it runs on the shared predictor in a worker thread, so the event loop keeps accepting
+requests meanwhile (and the next batch fills while this one runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from toolkit.errors import ToolkitError
+
+logger = logging.getLogger(__name__)
+
+MAX_BATCH_SIZE = 32  # texts per model run (--max-batch-size); 1 turns batching off
+MAX_WAIT_MS = 5.0  # how long a text may wait for others to join its run (--max-wait-ms)
+WARM_UP_TEXTS = ["Angela Merkel met Emmanuel Macron in Paris.", "A wonderful film."]
+
+
+class ShuttingDown(Exception):
+    """The batcher is closing and takes no new texts."""
+
+
+@dataclass
+class _Item:
+    text: str
+    aggregation: str | None
+    future: asyncio.Future
+    arrived: float = field(default_factory=time.monotonic)
+
+
+def answer_texts(predictor, texts: list[str], aggregation: str | None, batch_size: int) -> list:
+    """Run the predictor once over `texts`; `aggregation` (NER only) overrides the predictor's."""
+    options = {"aggregation": aggregation} if aggregation is not None else {}
+    return predictor.predict(texts, batch_size=max(1, batch_size), **options)
+
+
+def answer_batch(predictor, texts: list[str], aggregation: str | None, batch_size: int) -> list:
+    """Answers to `texts` from one model run; if the run fails, each text alone, its exception as its answer.
+
+    A text that breaks the model must not fail the requests that happened to share its batch.
+    """
+    try:
+        return answer_texts(predictor, texts, aggregation, batch_size)
+    except Exception as error:
+        if len(texts) == 1:
+            return [error]
+        logger.warning("a batch of %d texts failed (%s); answering them one by one", len(texts), error)
+    answers = []
+    for text in texts:
+        try:
+            answers.extend(answer_texts(predictor, [text], aggregation, batch_size))
+        except Exception as error:
+            answers.append(error)
+    return answers
+
+
+class Batcher:
+    """Answer texts with one shared predictor, grouping concurrent callers' texts into model runs."""
+
+    def __init__(self, predictor, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
+                 metrics=None):
+        problems = []
+        if not isinstance(max_batch_size, int) or max_batch_size < 1:
+            problems.append(f"max_batch_size must be an integer >= 1, found {max_batch_size!r} (--max-batch-size)")
+        if max_wait_ms < 0:
+            problems.append(f"max_wait_ms must be >= 0, found {max_wait_ms!r} (--max-wait-ms)")
+        if problems:
+            raise ToolkitError("; ".join(problems) + ".")
+        self.predictor = predictor
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_ms / 1000
+        self.metrics = metrics
+        self.ready = False
+        self._pending: deque[_Item] = deque()
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self._closing = False
+        # One model thread: ONNX Runtime already spreads a run over its intra-op threads.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolkit-model")
+
+    async def start(self) -> None:
+        """Start the batching loop and warm the model up (the first run allocates ONNX Runtime's buffers)."""
+        self._wakeup = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="toolkit-batcher")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, answer_texts, self.predictor, WARM_UP_TEXTS, None,
+                                   self.max_batch_size)
+        self.ready = True
+
+    async def predict(self, texts: list[str], aggregation: str | None = None) -> list:
+        """The answers to `texts`, in order, from whichever model runs they join."""
+        if self._closing or self._task is None:
+            raise ShuttingDown("the server is shutting down")
+        loop = asyncio.get_running_loop()
+        items = [_Item(text, aggregation, loop.create_future()) for text in texts]
+        self._pending.extend(items)
+        self._gauge(len(items))
+        self._wakeup.set()
+        return list(await asyncio.gather(*(item.future for item in items)))
+
+    async def close(self) -> None:
+        """Take no new texts, answer every waiting one, then stop the loop and the model thread."""
+        self._closing = True
+        self.ready = False
+        if self._task is not None:
+            self._wakeup.set()
+            await self._task
+        self._executor.shutdown(wait=True)
+
+    def _gauge(self, change: int) -> None:
+        if self.metrics is not None and change:
+            self.metrics.queue_depth.inc(change)
+
+    async def _run(self) -> None:
+        while self._pending or not self._closing:
+            if not self._pending:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                continue
+            batch = await self._collect()
+            if batch:
+                try:
+                    await self._answer(batch)
+                except Exception as error:  # the loop must outlive any one batch
+                    logger.exception("batch of %d texts failed", len(batch))
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(error)
+
+    async def _collect(self) -> list[_Item]:
+        """Wait until a full batch of the oldest text's aggregation is waiting, or its wait is over."""
+        loop = asyncio.get_running_loop()
+        oldest = self._pending[0]
+        deadline = loop.time() + self.max_wait_s - (time.monotonic() - oldest.arrived)
+        while not self._closing and self._count(oldest.aggregation) < self.max_batch_size:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except asyncio.TimeoutError:
+                break
+        batch, other, taken = [], [], 0
+        while self._pending and len(batch) < self.max_batch_size:
+            item = self._pending.popleft()
+            if item.future.done():  # its request was cancelled (client went away)
+                taken += 1
+            elif item.aggregation == oldest.aggregation:
+                batch.append(item)
+                taken += 1
+            else:
+                other.append(item)
+        self._pending.extendleft(reversed(other))
+        self._gauge(-taken)
+        return batch
+
+    def _count(self, aggregation: str | None) -> int:
+        return sum(1 for item in self._pending if item.aggregation == aggregation)
+
+    async def _answer(self, batch: list[_Item]) -> None:
+        loop = asyncio.get_running_loop()
+        if self.metrics is not None:
+            self.metrics.batch_size.observe(len(batch))
+        answers = await loop.run_in_executor(self._executor, answer_batch, self.predictor,
+                                             [item.text for item in batch], batch[0].aggregation, self.max_batch_size)
+        for item, answer in zip(batch, answers):
+            if item.future.done():
+                continue
+            if isinstance(answer, Exception):
+                item.future.set_exception(answer)
+            else:
+                item.future.set_result(answer)

@@ -1,0 +1,173 @@
+"""Corpus files for batch jobs: which files an input names, how each is read in chunks, how answers are written.
+
+Inputs: parquet, jsonl (or .json lines), csv, or a directory of them. Outputs: parquet or jsonl,
+chosen by suffix, with an id column and the answer columns of the task.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from toolkit.errors import DataError
+
+INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
+OUTPUT_FORMATS = (".parquet", ".jsonl")
+ROW_COLUMN = "row"  # the id column when the input has none: the row's number in the input, from 0
+ANSWER_COLUMNS = {"entities": {"entities": pa.string()}, "label": {"label": pa.string(), "score": pa.float64()}}
+
+
+def input_files(input_path: Path, skip: tuple[Path, ...] = ()) -> list[Path]:
+    """The data files `input_path` names, in a stable order; `skip` leaves out e.g. the job's own output."""
+    if not input_path.exists():
+        raise DataError(f"{input_path}: no such file or directory; pass --input a parquet, jsonl or csv file, "
+                        "or a directory of them.")
+    if input_path.is_file():
+        if input_path.suffix.lower() not in INPUT_FORMATS:
+            raise DataError(f"{input_path}: unknown format {input_path.suffix or '(no suffix)'!r}; expected "
+                            f"{', '.join(INPUT_FORMATS)} or a directory of such files.")
+        return [input_path]
+    skipped = {p.resolve() for p in skip}
+    files = sorted(p for p in input_path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_FORMATS
+                   and not any(part.startswith((".", "_")) for part in p.relative_to(input_path).parts)
+                   and p.resolve() not in skipped)
+    if not files:
+        raise DataError(f"{input_path}: no {', '.join(INPUT_FORMATS)} files in this directory; pass --input a "
+                        "directory holding the texts.")
+    return files
+
+
+def file_format(path: Path, text_column: str):
+    """Arrow's reader for `path`; CSV reads the text column as strings even when it looks like numbers."""
+    kind = INPUT_FORMATS[path.suffix.lower()]
+    if kind == "csv":
+        return pads.CsvFileFormat(convert_options=pacsv.ConvertOptions(column_types={text_column: pa.string()}))
+    return kind
+
+
+def read_error(path: Path, error: Exception) -> DataError:
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    kind = INPUT_FORMATS[path.suffix.lower()]
+    return DataError(f"{path}: cannot read it as {kind} ({first_line}); check the file, or give it the suffix "
+                     "of its format.")
+
+
+def check_columns(path: Path, schema: pa.Schema, text_column: str, id_column: str | None) -> None:
+    """Raise once naming every missing column and the columns the file has."""
+    missing = [(name, flag) for name, flag in ((text_column, "--text-column"), (id_column, "--id-column"))
+               if name is not None and name not in schema.names]
+    if missing:
+        names = " and ".join(f"{name!r}" for name, _ in missing)
+        flags = " / ".join(flag for _, flag in missing)
+        raise DataError(f"{path}: no column {names}; found {schema.names}. Pass {flags} to name the column.")
+    kind = schema.field(text_column).type
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)):
+        raise DataError(f"{path}: column {text_column!r} holds {kind}, expected strings; pass --text-column "
+                        "the column of texts.")
+
+
+def open_input(path: Path, text_column: str, id_column: str | None) -> pads.Dataset:
+    """An Arrow dataset over one input file, its columns checked."""
+    try:
+        dataset = pads.dataset(path, format=file_format(path, text_column))
+    except (pa.ArrowException, OSError) as error:
+        raise read_error(path, error) from None
+    check_columns(path, dataset.schema, text_column, id_column)
+    return dataset
+
+
+def input_columns(text_column: str, id_column: str | None) -> list[str]:
+    return [text_column] + ([id_column] if id_column and id_column != text_column else [])
+
+
+def read_chunks(path: Path, text_column: str, id_column: str | None, batch_size: int):
+    """Record batches of at most `batch_size` rows with the text (and id) columns, read as they are needed."""
+    dataset = open_input(path, text_column, id_column)
+    try:
+        yield from dataset.to_batches(columns=input_columns(text_column, id_column), batch_size=batch_size)
+    except (pa.ArrowException, OSError) as error:
+        raise read_error(path, error) from None
+
+
+def count_rows(files: list[Path]) -> int | None:
+    """Total rows when every file is parquet (from its footer); None when counting would read the texts."""
+    if not all(INPUT_FORMATS[p.suffix.lower()] == "parquet" for p in files):
+        return None
+    try:
+        return sum(pq.ParquetFile(p).metadata.num_rows for p in files)
+    except (pa.ArrowException, OSError):
+        return None  # the reader will say what is wrong with the file
+
+
+def answer_columns(predictor, texts: list, batch_size: int) -> dict[str, list]:
+    """The answer columns for `texts`: NER entities as a JSON string, or sentiment label and score; null for null."""
+    present = [i for i, text in enumerate(texts) if text is not None]
+    answers = predictor([texts[i] for i in present], batch_size=batch_size) if present else []
+    decode = predictor.bundle.manifest["decode"]
+    columns = {name: [None] * len(texts) for name in ANSWER_COLUMNS[decode]}
+    for i, answer in zip(present, answers):
+        if decode == "entities":
+            columns["entities"][i] = json.dumps(answer, ensure_ascii=False)
+        else:
+            columns["label"][i], columns["score"][i] = answer["label"], answer["score"]
+    return columns
+
+
+def answers_to_table(columns: dict[str, list], decode: str, ids: pa.Array | None = None,
+                     id_name: str | None = None) -> pa.Table:
+    """One output chunk: the id column (when given), then the task's answer columns with their fixed types."""
+    names = list(ANSWER_COLUMNS[decode])
+    arrays = [pa.array(columns[name], type=kind) for name, kind in ANSWER_COLUMNS[decode].items()]
+    if ids is not None:
+        names, arrays = [id_name, *names], [ids, *arrays]
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def output_kind(output_path: Path) -> str:
+    """"parquet" or "jsonl", from the output path's suffix."""
+    if output_path.suffix.lower() not in OUTPUT_FORMATS:
+        raise DataError(f"{output_path}: expected an output path ending in {' or '.join(OUTPUT_FORMATS)}, found "
+                        f"{output_path.suffix or 'no suffix'!r}.")
+    return output_path.suffix.lower().lstrip(".")
+
+
+class OutputWriter:
+    """Write answer tables, in order, to parquet (one schema: the first chunk's) or JSON lines."""
+
+    def __init__(self, path: Path, kind: str, empty: pa.Table):
+        self.path = path  # kind ("parquet" | "jsonl") is given: `path` may be a temporary name
+        self.empty = empty  # written when there are no rows at all, so the file still has its columns
+        self.rows = 0
+        self._parquet = kind == "parquet"
+        self._writer = None
+        self._schema = None
+        self._lines = None if self._parquet else open(path, "w", encoding="utf-8")
+
+    def write(self, table: pa.Table, source: Path | str) -> None:
+        if self._parquet:
+            if self._writer is None:
+                self._schema = table.schema
+                self._writer = pq.ParquetWriter(self.path, self._schema)
+            try:
+                table = table.cast(self._schema)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                raise DataError(f"{source}: its columns {table.schema.types} differ from the earlier files' "
+                                f"{self._schema.types}; give every file the same id column type.") from None
+            self._writer.write_table(table)
+        else:
+            for row in table.to_pylist():
+                self._lines.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+        elif self._parquet:
+            pq.write_table(self.empty, self.path)
+        if self._lines is not None:
+            self._lines.close()

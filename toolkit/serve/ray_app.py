@@ -1,0 +1,164 @@
+"""The same HTTP app on Ray Serve: N replicas, each with its own verified predictor and @serve.batch batching.
+
+Each replica builds the app with `build_app` around itself (the late-bound form of `@serve.ingress`),
+so routes, limits, errors, metadata and metrics are those of `toolkit serve`; only the batching is
+Ray's. /metrics answers for the replica that took the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from ray import serve
+
+from toolkit.errors import ToolkitError
+from toolkit.runtime import load, load_bundle
+from toolkit.serve.app import build_app
+from toolkit.serve.batching import (
+    MAX_BATCH_SIZE,
+    MAX_WAIT_MS,
+    WARM_UP_TEXTS,
+    ShuttingDown,
+    answer_batch,
+    answer_texts,
+)
+from toolkit.serve.limits import Limits
+from toolkit.serve.metrics import Metrics
+from toolkit.serve.ray_cluster import init_ray
+from toolkit.serve.server import bind_socket
+
+logger = logging.getLogger(__name__)
+
+APP_NAME = "toolkit"
+
+
+@serve.deployment(name="bundle", ray_actor_options={"num_cpus": 1})
+@serve.ingress()
+class BundleReplica:
+    """One replica: a verified predictor behind the toolkit app, texts batched with @serve.batch."""
+
+    def __init__(self, bundle_dir: str, variant: str | None = None, threads: int | None = 1,
+                 max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
+                 limits: Limits = Limits(), aggregation: str | None = None):
+        options = {"threads": threads, "batch_size": max_batch_size}
+        if aggregation is not None:
+            options["aggregation"] = aggregation
+        self.predictor = load(bundle_dir, variant=variant, verify=True, **options)
+        self.metrics = Metrics()
+        self.limits = limits
+        self.max_batch_size = max_batch_size
+        self.serving = {"backend": "ray-serve", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms,
+                        "replica": serve.get_replica_context().replica_tag}
+        self.ready = False
+        self._closing = False
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolkit-model")
+        self._answer_batch.set_max_batch_size(max_batch_size)
+        self._answer_batch.set_batch_wait_timeout_s(max_wait_ms / 1000)
+
+    def __serve_build_asgi_app__(self):
+        """The toolkit app around this replica. Ray calls it after __init__ (`@serve.ingress()` with no app):
+        an app passed to the decorator would be a pickled copy that cannot reach this replica's predictor."""
+        return build_app(self, self.metrics, self.limits, self.serving)
+
+    async def start(self) -> None:
+        """Warm the model up; the app's lifespan calls this before the replica takes traffic."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, answer_texts, self.predictor, WARM_UP_TEXTS, None,
+                                   self.max_batch_size)
+        self.ready = True
+
+    async def predict(self, texts: list[str], aggregation: str | None = None) -> list:
+        """The answers to `texts`: each text joins a @serve.batch batch, so batches count texts, not requests."""
+        if self._closing:
+            raise ShuttingDown("the replica is shutting down")
+        self.metrics.queue_depth.inc(len(texts))
+        answers = await asyncio.gather(*(self._answer_batch(text, aggregation) for text in texts))
+        for answer in answers:
+            if isinstance(answer, Exception):
+                raise answer
+        return list(answers)
+
+    async def close(self) -> None:
+        """Take no new texts; Ray has let in-flight requests finish (graceful_shutdown_timeout_s)."""
+        self._closing = True
+        self.ready = False
+        self._executor.shutdown(wait=True)
+
+    @serve.batch(max_batch_size=MAX_BATCH_SIZE, batch_wait_timeout_s=MAX_WAIT_MS / 1000)  # reset in __init__
+    async def _answer_batch(self, texts: list[str], aggregations: list[str | None]) -> list:
+        self.metrics.queue_depth.dec(len(texts))
+        answers: list = [None] * len(texts)
+        loop = asyncio.get_running_loop()
+        for aggregation in dict.fromkeys(aggregations):  # one model run per aggregation, in arrival order
+            chosen = [i for i, a in enumerate(aggregations) if a == aggregation]
+            self.metrics.batch_size.observe(len(chosen))
+            found = await loop.run_in_executor(self._executor, answer_batch, self.predictor,
+                                               [texts[i] for i in chosen], aggregation, self.max_batch_size)
+            for i, answer in zip(chosen, found):
+                answers[i] = answer
+        return answers
+
+
+def deploy_ray(bundle_dir: str | Path, replicas: int = 2, address: str | None = None, host: str = "127.0.0.1",
+               port: int = 8080, num_cpus: int = 2, **options) -> str:
+    """Deploy the app with `replicas` replicas on Ray Serve, wait until every one is ready, return its URL.
+
+    Options: variant, threads (per replica, default 1), max_batch_size, max_wait_ms, limits, aggregation,
+    replica_cpus (Ray CPUs per replica, default 1).
+    """
+    check_startable(bundle_dir, options.get("variant"), host, port, replicas)
+    init_ray(address, num_cpus)
+    return run_app(bundle_dir, replicas, host, port, **options)
+
+
+def check_startable(bundle_dir: str | Path, variant: str | None, host: str, port: int, replicas: int) -> None:
+    """Fail before Ray starts anything: the bundle must load and verify, and the port must be free."""
+    if replicas < 1:
+        raise ToolkitError(f"replicas must be >= 1, found {replicas}; pass --replicas 1 or more.")
+    bundle = load_bundle(bundle_dir)
+    bundle.verify(variant or bundle.default_variant)
+    bind_socket(host, port).close()
+
+
+def run_app(bundle_dir: str | Path, replicas: int, host: str, port: int, variant: str | None = None,
+            threads: int | None = 1, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
+            limits: Limits = Limits(), aggregation: str | None = None, replica_cpus: float = 1.0) -> str:
+    """Start Serve's proxy on host:port and the app's replicas on the running Ray; return the app's URL."""
+    serve.start(http_options={"host": host, "port": port})
+    # A replica must admit enough requests to fill a batch while the previous one runs.
+    deployment = BundleReplica.options(num_replicas=replicas, ray_actor_options={"num_cpus": replica_cpus},
+                                       max_ongoing_requests=max(2 * max_batch_size, 8))
+    application = deployment.bind(str(Path(bundle_dir).resolve()), variant=variant, threads=threads,
+                                  max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, limits=limits,
+                                  aggregation=aggregation)
+    serve.run(application, name=APP_NAME, route_prefix="/", blocking=False)
+    return f"http://{host}:{port}"
+
+
+def serve_ray(bundle_dir: str | Path, replicas: int = 2, address: str | None = None, host: str = "127.0.0.1",
+              port: int = 8080, num_cpus: int = 2, **options) -> None:
+    """Serve a bundle on Ray Serve with `replicas` replicas until SIGTERM or Ctrl-C, then shut Serve down."""
+    import ray
+
+    check_startable(bundle_dir, options.get("variant"), host, port, replicas)
+    started_ray = init_ray(address, num_cpus)
+    # After ray.init, whose own SIGTERM handler exits wherever the process happens to be.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        url = run_app(bundle_dir, replicas, host, port, **options)
+        logger.info("serving %s with %d replicas on %s", bundle_dir, replicas, url)
+        stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        serve.delete(APP_NAME)  # replicas finish their in-flight requests first
+        if started_ray:
+            if not address:  # a cluster's Serve instance is not ours to stop
+                serve.shutdown()
+            ray.shutdown()

@@ -1,0 +1,81 @@
+"""The batch job on Ray Data: read the files, answer chunks on a pool of actors, hand tables back in order."""
+
+from __future__ import annotations
+
+import time
+from itertools import groupby
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import ray
+
+from toolkit.errors import ToolkitError
+from toolkit.runtime import load
+from toolkit.serve.corpus import INPUT_FORMATS, answer_columns, answers_to_table, input_columns
+from toolkit.serve.ray_cluster import init_ray
+
+
+class CorpusPredictor:
+    """A Ray Data actor: loads the bundle once, then answers every chunk it is given."""
+
+    def __init__(self, bundle_dir: str, variant: str | None, text_column: str, id_column: str | None,
+                 batch_size: int, threads: int, **options):
+        self.predictor = load(bundle_dir, variant=variant, threads=threads, batch_size=min(batch_size, 32), **options)
+        self.decode = self.predictor.bundle.manifest["decode"]
+        self.text_column, self.id_column, self.batch_size = text_column, id_column, batch_size
+
+    def __call__(self, chunk: pa.Table) -> pa.Table:
+        columns = answer_columns(self.predictor, chunk.column(self.text_column).to_pylist(), self.batch_size)
+        ids = chunk.column(self.id_column) if self.id_column else None
+        return answers_to_table(columns, self.decode, ids, self.id_column)
+
+
+def read_files(paths: list[str], kind: str, text_column: str, id_column: str | None) -> ray.data.Dataset:
+    """One dataset over files of one format, in order, with the text (and id) columns."""
+    columns = input_columns(text_column, id_column)
+    if kind == "parquet":
+        return ray.data.read_parquet(paths, columns=columns)
+    if kind == "csv":
+        options = pacsv.ConvertOptions(column_types={text_column: pa.string()}, include_columns=columns)
+        return ray.data.read_csv(paths, convert_options=options)
+    return ray.data.read_json(paths).select_columns(columns)  # Arrow's reader, as the local job's: JSON lines
+
+
+def wait_for_cpus(needed: float, concurrency: int, timeout_s: float = 60.0) -> None:
+    """Wait for `needed` free CPUs (a finished job's actors take a moment to go), or raise: Ray Data would wait
+    for them forever."""
+    deadline = time.monotonic() + timeout_s
+    while (free := ray.available_resources().get("CPU", 0.0)) < needed - 1e-6:
+        if time.monotonic() > deadline:
+            raise ToolkitError(f"Ray has {free:g} CPUs free, this job needs {needed:g}: one for reading and a share "
+                               f"for each of its {concurrency} predictors. Stop other Ray work (such as a Serve "
+                               "app), or give Ray more CPUs.")
+        time.sleep(0.5)
+
+
+def ray_tables(bundle_dir, files: list[Path], text_column: str, id_column: str | None, batch_size: int,
+               variant: str | None = None, threads: int | None = None, address: str | None = None,
+               concurrency: int = 2, num_cpus: int = 2, **predictor_options):
+    """Answer tables in input order from `concurrency` actors, each holding one predictor (made with
+    `predictor_options`, e.g. aggregation)."""
+    init_ray(address, num_cpus)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # row numbers and the output follow the input's order
+    context.enable_progress_bars = False  # the job shows one bar of its own
+    # The actors must leave a whole CPU to the read tasks, or reading never starts on a small machine.
+    actor_cpus = max(0.0, min(1.0, (ray.cluster_resources().get("CPU", 0.0) - 1.0) / concurrency))
+    wait_for_cpus(1.0 + actor_cpus * concurrency, concurrency)
+    options = {"bundle_dir": str(Path(bundle_dir).resolve()), "variant": variant, "text_column": text_column,
+               "id_column": id_column, "batch_size": batch_size, "threads": threads or 1, **predictor_options}
+    # Consecutive files of one format make one dataset, answered in turn: Ray's union does not keep
+    # its inputs' order, even with preserve_order.
+    for kind, group in groupby(files, key=lambda p: INPUT_FORMATS[p.suffix.lower()]):
+        # Blocks of one chunk each, streamed: a file read as one block would keep all but one actor idle.
+        blocks = read_files([str(p) for p in group], kind, text_column, id_column)
+        dataset = blocks.repartition(target_num_rows_per_block=batch_size).map_batches(
+            CorpusPredictor, batch_size=batch_size, batch_format="pyarrow", fn_constructor_kwargs=options,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
+            num_cpus=actor_cpus)
+        for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+            yield table, "the Ray dataset"
