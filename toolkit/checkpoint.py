@@ -90,6 +90,24 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
                       truncation=getattr(config, "toolkit_truncation", "head"))
 
 
+def bundle_checkpoint(bundle) -> Checkpoint:
+    """Describe a bundle as the checkpoint it was exported from, for its evaluation rows when that
+    checkpoint is gone: the bundle keeps its config and tokenizer, and its manifest says which rows
+    were evaluated (the protocol's seed is not recorded there: the default is assumed, and a
+    fingerprint that differs is reported)."""
+    from toolkit.modeling import read_config
+
+    evaluation = bundle.manifest.get("evaluation") or {}
+    options = {key: evaluation[key] for key in ("dataset", "text_column", "label_column", "label_all_tokens")
+               if evaluation.get(key) is not None}
+    if evaluation.get("examples"):
+        options["eval_size"] = str(evaluation["examples"])
+    return Checkpoint(directory=bundle.directory, task=TASKS[bundle.task], config=read_config(bundle.directory),
+                      labels=bundle.labels, decoding=bundle.manifest.get("decoding", "argmax"),
+                      truncation=bundle.manifest.get("truncation", "head"),
+                      training={"options": options, "evaluation": {"fingerprint": evaluation.get("fingerprint")}})
+
+
 @dataclass
 class EvaluationSet:
     """Evaluation rows of a checkpoint, encoded as training encoded them, and as raw texts."""
@@ -161,7 +179,11 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
                           label_all_tokens=checkpoint.option("label_all_tokens"),
                           truncation=checkpoint.truncation, for_evaluation=True)
     batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
-    features = split_features(task.preprocess(batch, tokenizer, checkpoint.labels, cfg))
+    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, cfg)
+    features = split_features(encoded)
+    if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
+        for i, feature in enumerate(features):
+            feature["word_ids"] = encoded.word_ids(i)
     description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
                    "label_column": label_column, "label_all_tokens": cfg.label_all_tokens,
                    "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}

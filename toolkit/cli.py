@@ -88,6 +88,17 @@ def run_bench(args) -> None:
     print("reports: " + ", ".join(str(p) for p in paths))
 
 
+def run_evaluate(args) -> None:
+    from toolkit.evaluation import evaluate
+    from toolkit.report_evaluation import evaluation_table, write_evaluation_reports
+
+    cfg = options_of(args, config.EvaluateConfig)
+    report = evaluate(cfg)
+    print(evaluation_table(report.as_dict()))
+    paths = write_evaluation_reports(report, cfg.output)
+    print("reports: " + ", ".join(str(p) for p in paths))
+
+
 def load_predictor(cfg: config.PredictConfig):
     """The bundle's predictor with the options `toolkit predict` was given."""
     from toolkit.runtime import load
@@ -200,6 +211,8 @@ COMMANDS = {
                config.ExportConfig, run_export),
     "bench": ("Accuracy and latency of every variant of a bundle against PyTorch.", config.BenchConfig,
               run_bench),
+    "evaluate": ("Scores, mistakes and worst examples of a checkpoint or a bundle on labelled data; a bundle's "
+                 "variants against PyTorch.", config.EvaluateConfig, run_evaluate),
     "predict": ("Answer texts with a bundle (texts as arguments, or JSON/plain lines on stdin).",
                 config.PredictConfig, run_predict),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",

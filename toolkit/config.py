@@ -56,6 +56,15 @@ def raise_problems(problems: list[str]) -> None:
         raise ToolkitError("; ".join(problems) + ".")
 
 
+def check_output(problems: list[str], output: Path) -> None:
+    """An --output must name a file in a place that can be written."""
+    output = Path(output)
+    if output.is_dir():
+        problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
+    elif output.parent.exists() and not os.access(output.parent, os.W_OK):
+        problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
+
+
 def int_list(value: str) -> list[int]:
     """Parse comma-separated integers, e.g. '1,8,32'."""
     try:
@@ -224,11 +233,31 @@ class BenchConfig:
         check_number(problems, "--threads", self.threads, low=1)
         check_number(problems, "--warmup", self.warmup, low=0)
         check_number(problems, "--runs", self.runs, low=1)
-        output = Path(self.output)
-        if output.is_dir():
-            problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
-        elif output.parent.exists() and not os.access(output.parent, os.W_OK):
-            problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
+        check_output(problems, self.output)
+        raise_problems(problems)
+
+
+@dataclass
+class EvaluateConfig:
+    model_dir: Path = option("a checkpoint directory made by `toolkit train`, or a bundle directory made by "
+                             "`toolkit export`", positional=True, type=Path)
+    dataset: str | None = option("labelled evaluation data: hub id or directory (default: the checkpoint's own)",
+                                 None)
+    split: str | None = option("split of the evaluation data (default: the task's evaluation split)", None)
+    eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)", None)
+    variant: str | None = option("bundle: the variant whose mistakes are analysed (default: the manifest's "
+                                 "default); every variant is compared with PyTorch", None)
+    output: Path = option("report.json path; report.md and report.html go next to it",
+                          Path("evaluation/report.json"), type=Path)
+    worst: int = option("how many of the worst sentences (ner) or most confidently wrong texts (sentiment) to "
+                        "show", 10, type=int)
+
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values, before anything is run."""
+        problems: list[str] = []
+        check_size(problems, "--eval-size", self.eval_size)
+        check_number(problems, "--worst", self.worst, low=0)
+        check_output(problems, self.output)
         raise_problems(problems)
 
 

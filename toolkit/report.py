@@ -7,14 +7,15 @@ from toolkit.tasks import TASKS
 
 def format_table(header: list[str], rows: list[list]) -> str:
     """A plain aligned text table."""
-    cells = [[str(c) for c in header]] + [[_cell(c) for c in row] for row in rows]
+    cells = [[str(c) for c in header]] + [[format_cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
 
-def _cell(value) -> str:
+def format_cell(value) -> str:
+    """A table cell: "-" for nothing, floats to 4 decimals (1 from 10 up)."""
     if value is None:
         return "-"
     if isinstance(value, float):
@@ -106,7 +107,7 @@ def bench_markdown(result) -> str:
     env = result.environment
     header = "| " + " | ".join(BENCH_HEADER) + " |"
     rule = "|" + "---|" * len(BENCH_HEADER)
-    body = ["| " + " | ".join(_cell(c) for c in row) + " |" for row in bench_rows(result)]
+    body = ["| " + " | ".join(format_cell(c) for c in row) + " |" for row in bench_rows(result)]
     return "\n".join([
         f"# Benchmark: {result.task} bundle `{result.bundle}`", "",
         f"- device: {result.device}; CPU: {env.get('cpu')} ({env.get('cores')} cores), threads: {env.get('threads')}"
