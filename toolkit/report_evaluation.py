@@ -47,19 +47,24 @@ def score_rows(report: dict) -> tuple[list[str], list[list]]:
     return header, rows
 
 
-def evaluated_line(report: dict) -> str:
-    """What was evaluated, on which rows, in one sentence."""
+def evaluated_line(report: dict, code=str) -> str:
+    """What was evaluated, on which rows, in one sentence (`code` marks names and paths)."""
     evaluation = report["evaluation"]
-    what = (f"the PyTorch checkpoint `{report['model_dir']}`" if report["kind"] == "checkpoint" else
-            f"variant `{report['subject']}` of the bundle `{report['model_dir']}`")
-    return (f"{report['task']}: {what}, on {evaluation['examples']} examples of `{evaluation['dataset']}` "
+    what = (f"the PyTorch checkpoint {code(report['model_dir'])}" if report["kind"] == "checkpoint" else
+            f"variant {code(report['subject'])} of the bundle {code(report['model_dir'])}")
+    return (f"{report['task']}: {what}, on {evaluation['examples']} examples of {code(evaluation['dataset'])} "
             f"({evaluation['split']}); decoding: {report['decoding']}")
+
+
+def md_code(text) -> str:
+    """A name or path as Markdown code (a backtick inside it would end the span, so it is dropped)."""
+    return "`" + str(text).replace("`", "") + "`"
 
 
 def evaluation_table(report: dict) -> str:
     """The terminal summary of `toolkit evaluate`: scores, then the notes."""
     header, rows = score_rows(report)
-    lines = [evaluated_line(report).replace("`", ""), format_table(header, rows)]
+    lines = [evaluated_line(report), format_table(header, rows)]
     errors = report["details"].get("errors")
     if errors:
         counts = ", ".join(f"{CATEGORY_NAMES[c]} {n}" for c, n in errors["counts"].items())
@@ -201,7 +206,7 @@ def evaluation_markdown(report: dict) -> str:
     """The Markdown report: what was evaluated, scores, the task's tables, variants against PyTorch."""
     header, rows = score_rows(report)
     evaluation = report["evaluation"]
-    lines = [f"# Evaluation: {md_text(report['model_dir'])}", "", f"- {md_text(evaluated_line(report))}",
+    lines = [f"# Evaluation: {md_text(report['model_dir'])}", "", f"- {evaluated_line(report, md_code)}",
              f"- rows fingerprint: {evaluation.get('fingerprint')}", "", "## Scores", "", *md_table(header, rows), ""]
     lines += md_ner(report) if has_entities(report) else md_sentiment(report)
     lines += md_differences(report)

@@ -185,7 +185,7 @@ def evaluation_html(report: dict) -> str:
     legend = " ".join(f'<span class="swatch {css}">{escape(kind)}</span>' for kind, css in classes.items())
     evaluation = report["evaluation"]
     body = [f"<h1>Evaluation: {escape(report['model_dir'])}</h1>",
-            f'<p class="meta">{escape(evaluated_line(report).replace("`", ""))}</p>',
+            f'<p class="meta">{escape(evaluated_line(report))}</p>',
             f'<p class="meta">rows fingerprint {escape(str(evaluation.get("fingerprint")))}</p>',
             f'<p class="legend meta">entity types: {legend}</p>' if legend and has_entities(report) else "",
             "<h2>Scores</h2>", html_table(header, rows, row_classes)]
