@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.runtime.binding import BoundSession
-from toolkit.runtime.bio import DECODINGS, decode_tags
+from toolkit.runtime.bio import DECODINGS, decode_tag_sequences
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
@@ -202,30 +202,33 @@ class NerPredictor(Predictor):
         by_text: dict[int, list[int]] = {}
         for i, window in enumerate(windows):
             by_text.setdefault(window.text_index, []).append(i)
-        answers = []
-        for index, (text, tokens) in enumerate(zip(texts, tokenized)):
+        merged = []
+        for index, tokens in enumerate(tokenized):
             chosen = by_text.get(index, [])
-            logits = merge_token_scores(len(tokens.ids), [windows[i] for i in chosen], [outputs[i] for i in chosen])
+            merged.append(merge_token_scores(len(tokens.ids), [windows[i] for i in chosen],
+                                             [outputs[i] for i in chosen]))
+        paths = decode_tag_sequences(merged, self.labels) if self.decoding == "viterbi" else None
+        answers = []
+        for index, (text, tokens, logits) in enumerate(zip(texts, tokenized, merged)):
             scores = softmax(logits) if len(tokens.ids) else logits
-            if self.decoding == "viterbi" and len(tokens.ids):
-                scores = keep_path(scores, decode_tags(logits, self.labels))
-            pieces = [self._piece(text, tokens, i, scores[i]) for i in range(len(tokens.ids))]
-            answers.append(decode_entities(pieces, self.labels, text, aggregation or self.aggregation))
+            if paths is not None and len(tokens.ids):
+                scores = keep_path(scores, paths[index])
+            answers.append(decode_entities(self._pieces(text, tokens, scores), self.labels, text,
+                                           aggregation or self.aggregation))
         return answers
 
-    def _piece(self, text: str, tokens, i: int, scores: np.ndarray) -> Piece:
-        start, end = tokens.offsets[i]
+    def _pieces(self, text: str, tokens, scores: np.ndarray) -> list[Piece]:
         # transformers' TokenClassificationPipeline.gather_pre_entities, rule for rule: with a
         # continuation prefix, a piece continues a word when its string is not as long as the text it
         # covers ("##ing" covers 3 characters); without one, when no space stands just before it or
         # at its start. An unknown token always starts a word.
         if self.subword_prefix:
-            is_subword = len(tokens.tokens[i]) != end - start
+            subword = [len(token) != end - start for token, (start, end) in zip(tokens.tokens, tokens.offsets)]
         else:
-            is_subword = start > 0 and " " not in text[start - 1:start + 1]
-        if tokens.ids[i] == self.unknown_id:
-            is_subword = False
-        return Piece(scores=scores, start=start, end=end, is_subword=is_subword)
+            subword = [start > 0 and " " not in text[start - 1:start + 1] for start, _ in tokens.offsets]
+        unknown = self.unknown_id
+        return [Piece(scores=row, start=start, end=end, is_subword=continues and token_id != unknown)
+                for row, (start, end), continues, token_id in zip(scores, tokens.offsets, subword, tokens.ids)]
 
 
 class SentimentPredictor(Predictor):
