@@ -144,3 +144,26 @@ def ner_bundle(tmp_path_factory, ner_checkpoint) -> Path:
 @pytest.fixture(scope="session")
 def sentiment_bundle(tmp_path_factory, sentiment_checkpoint) -> Path:
     return export_bundle(sentiment_checkpoint, tmp_path_factory.mktemp("bundles") / "sentiment", quantize=True)
+
+
+@pytest.fixture(scope="session")
+def full_ner_bundle(tmp_path_factory, ner_checkpoint) -> Path:
+    """The NER checkpoint with every CPU variant: int8-static and the opt-in int8-compact too."""
+    return export_bundle(ner_checkpoint, tmp_path_factory.mktemp("bundles") / "ner-full", quantize=True, static=True,
+                         compact=True, calibration_size=8)
+
+
+def has_cuda() -> bool:
+    import onnxruntime
+
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked `cuda` where ONNX Runtime has no CUDA provider."""
+    if has_cuda():
+        return
+    skip = pytest.mark.skip(reason="needs onnxruntime-gpu and an NVIDIA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -115,6 +115,7 @@ def test_damaged_checkpoints_are_one_line(capsys, tmp_path, ner_checkpoint, dama
 @pytest.mark.parametrize("flags, message", [
     (["--opset", "5"], "--opset must be at least 14"), (["--opset", "99"], "at most 23"),
     (["--atol", "0"], "--atol must be above 0"), (["--static"], "--static needs --quantize"),
+    (["--compact"], "--compact needs --quantize"),
 ])
 def test_bad_export_options(capsys, tmp_path, ner_checkpoint, flags, message):
     assert message in cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b"), *flags)

@@ -103,6 +103,27 @@ def replace_maker(monkeypatch, name, make):
     monkeypatch.setitem(VARIANTS, name, dataclasses.replace(VARIANTS[name], make=make))
 
 
+def test_compact_int8_stores_the_embedding_tables_in_int8_per_row(full_ner_bundle):
+    from toolkit.runtime import load
+
+    manifest = manifest_of(full_ner_bundle)
+    compact, dynamic = manifest["variants"]["int8-compact"], manifest["variants"]["int8-dynamic"]
+    assert compact["recipe"]["embedding_tables"] == sorted(
+        f"bert.embeddings.{t}_embeddings.weight" for t in ("position", "token_type", "word"))
+    tables = {init.name: init for init in onnx.load(full_ner_bundle / compact["file"]).graph.initializer}
+    word = onnx.numpy_helper.to_array(tables["bert.embeddings.word_embeddings.weight"])
+    scale = onnx.numpy_helper.to_array(tables["bert.embeddings.word_embeddings.weight_scale"])
+    assert word.dtype == np.int8 and scale.shape == (word.shape[0], 1)
+    assert compact["size_bytes"] < dynamic["size_bytes"] - 3 * word.size  # fp32 -> int8 tables, plus a scale per row
+    # its cost is measured and recorded like any variant's, and it is never chosen as the default
+    assert compact["parity"]["label_agreement"] >= 0.95 and compact["drop_points"] is not None
+    assert manifest["default_variant"] != "int8-compact"
+    ner = load(full_ner_bundle, variant="int8-compact", decoding="argmax")
+    reference = load(full_ner_bundle, variant="int8-dynamic", decoding="argmax")
+    texts = ["Angela Merkel met John Smith in Paris .", "Shares of Barclays fell after Maria Garcia resigned ."]
+    assert [[e["entity"] for e in a] for a in ner(texts)] == [[e["entity"] for e in a] for a in reference(texts)]
+
+
 def test_failure_mid_export_leaves_no_bundle_and_no_stray_files(tmp_path, ner_checkpoint, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("simulated crash while quantizing")

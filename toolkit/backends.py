@@ -95,12 +95,9 @@ class OrtBackend:
         feeds = {n: arrays[n] for n in self.input_names}
         if self.device != "cuda":
             return lambda: self.session.run(["logits"], feeds)
-        import onnxruntime as ort
+        from toolkit.runtime.binding import bind
 
-        binding = self.session.io_binding()
-        for name, value in feeds.items():
-            binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(value, "cuda", 0))
-        binding.bind_output("logits", "cuda", 0)
+        binding = bind(self.session, feeds, ["logits"], "cuda")
 
         def call():
             self.session.run_with_iobinding(binding)

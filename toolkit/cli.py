@@ -108,17 +108,6 @@ def run_evaluate(args) -> None:
     print("reports: " + ", ".join(str(p) for p in paths))
 
 
-def run_evaluate(args) -> None:
-    from toolkit.evaluation import evaluate
-    from toolkit.report_evaluation import evaluation_table, write_evaluation_reports
-
-    cfg = options_of(args, config.EvaluateConfig)
-    report = evaluate(cfg)
-    print(evaluation_table(report.as_dict()))
-    paths = write_evaluation_reports(report, cfg.output)
-    print("reports: " + ", ".join(str(p) for p in paths))
-
-
 def load_predictor(cfg: config.PredictConfig):
     """The bundle's predictor with the options `toolkit predict` was given."""
     from toolkit.runtime import load

@@ -169,6 +169,8 @@ class ExportConfig:
                                "can saturate)", "portable", choices=QUANTIZE_TARGETS)
     static: bool = option("with --quantize, add int8-static (activation ranges calibrated on training data)",
                           False)
+    compact: bool = option("with --quantize, add int8-compact: int8-dynamic with the embedding tables in int8 too, "
+                           "one scale per row (the smallest file; never the default)", False)
     calibration_dataset: str | None = option("hub id or directory for --static's calibration "
                                              "(default: the training data)", None)
     calibration_size: int = option("examples --static calibrates on", 128, type=int)
@@ -201,6 +203,8 @@ class ExportConfig:
         check_size(problems, "--eval-size", self.eval_size)
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
+        if self.compact and not self.quantize:
+            problems.append("--compact needs --quantize")
         raise_problems(problems)
 
 
@@ -226,6 +230,10 @@ class BenchConfig:
                           type=Path)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
                                         None, type=name_list)
+    # No argparse choices: the peer table lives in toolkit.bench.peers, which needs this module's package.
+    peers: list[str] | None = option("comma-separated other runtimes to measure beside the variants, e.g. "
+                                     "torch-int8,torch-compile,openvino-fp32,openvino-int8, or all; openvino "
+                                     "needs pip install 'toolkit[peers]' (default: none)", None, type=name_list)
 
     def check(self) -> None:
         """Raise one error naming every option outside its allowed values, before anything is measured."""

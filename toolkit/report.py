@@ -69,6 +69,14 @@ def export_table(manifest: dict) -> str:
                          "points lost [95% interval]"], rows)
 
 
+PEER_MARK = " (peer)"
+
+
+def row_name(entry: dict) -> str:
+    """A result's name as the table, Markdown and plot show it: peers are marked as such."""
+    return entry["variant"] + (PEER_MARK if entry.get("peer") else "")
+
+
 def bench_rows(result) -> list[list]:
     """One row per variant and latency cell: metrics, points lost against PyTorch, percentiles, throughput."""
     rows = []
@@ -78,7 +86,7 @@ def bench_rows(result) -> list[list]:
         for i, cell in enumerate(entry["latency"] or [{}]):
             first = i == 0
             rows.append([
-                entry["variant"] if first else "",
+                row_name(entry) if first else "",
                 metrics.get("f1") if first else None, metrics.get("accuracy") if first else None,
                 (drop_text(metrics) if metrics else NOT_MEASURED) if first else None,
                 cell.get("batch_size"), cell.get("seq_len"), cell.get("p50_ms"), cell.get("p90_ms"),
@@ -119,7 +127,9 @@ def bench_markdown(result) -> str:
         f"- versions: {', '.join(f'{k} {v}' for k, v in env.get('versions', {}).items())}",
         f"- providers: {', '.join(f'{k}: {v}' for k, v in env.get('providers', {}).items())}",
         f"- latency: {env.get('warmup')} warm-up then {env.get('runs')} timed runs on identical synthetic inputs; "
-        "e2e: raw text in, answers out, length-sorted batches of 32", "",
+        "e2e: raw text in, answers out, length-sorted batches of 32",
+        *(["- peers: other runtimes on the same rows, inputs and threads; their set-up time is in the notes, "
+            "not in their latency"] if any(e.get("peer") for e in result.results) else []), "",
         header, rule, *body, "", *[f"- note: {n}" for n in result.notes], ""])
 
 
@@ -135,7 +145,7 @@ def bench_plot(result, path) -> None:
         for seq_len in sorted({c["seq_len"] for c in entry["latency"]}):
             cells = sorted((c for c in entry["latency"] if c["seq_len"] == seq_len), key=lambda c: c["batch_size"])
             axis.plot([c["batch_size"] for c in cells], [c["p50_ms"] for c in cells], marker="o",
-                      label=f"{entry['variant']} (seq {seq_len})")
+                      linestyle="--" if entry.get("peer") else "-", label=f"{row_name(entry)} (seq {seq_len})")
     axis.set_xscale("log", base=2)
     axis.set_yscale("log")
     axis.set_xlabel("batch size")

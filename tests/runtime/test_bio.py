@@ -59,3 +59,33 @@ def test_runtime_follows_the_manifest_decoding(ner_bundle):
     for entities in ner(["Angela Merkel met John Smith in Paris .", "Olga Petrova of Siemens"]):
         for entity in entities:
             assert entity["entity"] in ("PER", "ORG", "LOC", "MISC")
+
+
+def best_path_by_enumeration(logits: np.ndarray, labels) -> list[int]:
+    """The most probable allowed path, found by trying every path (short sequences only)."""
+    import itertools
+
+    start, transition = allowed_transitions(labels)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    best, best_score = [], -np.inf
+    for path in itertools.product(range(len(labels)), repeat=len(logits)):
+        if not start[path[0]] or not all(transition[a, b] for a, b in zip(path, path[1:])):
+            continue
+        score = sum(log_probs[t, tag] for t, tag in enumerate(path))
+        if score > best_score:
+            best, best_score = list(path), score
+    return best
+
+
+def test_sequences_decoded_side_by_side_get_the_paths_they_get_alone():
+    from toolkit.runtime.bio import VITERBI_CHUNK, decode_tag_sequences
+
+    rng = np.random.default_rng(0)
+    short = [rng.normal(size=(n, len(LABELS))) * 3 for n in (0, 1, 2, 3, 4, 1, 4, 2)]
+    decoded = decode_tag_sequences(short, LABELS)
+    assert [p.tolist() for p in decoded] == [best_path_by_enumeration(x, LABELS) if len(x) else [] for x in short]
+    # more sequences than a chunk, of mixed lengths: each path is the one its sequence gets alone
+    mixed = [rng.normal(size=(int(n), len(LABELS))) * 3 for n in rng.integers(0, 60, 2 * VITERBI_CHUNK + 5)]
+    together = decode_tag_sequences(mixed, LABELS)
+    assert all(np.array_equal(a, decode_tags(x, LABELS)) for a, x in zip(together, mixed))
+    assert [len(p) for p in together] == [len(x) for x in mixed]

@@ -75,7 +75,7 @@ def kept_variants(cfg: ExportConfig) -> set[str]:
             raise ToolkitError(f"--variants {', '.join(unknown)}: unknown; choose from {', '.join(VARIANTS)}.")
         return set(cfg.variants)
     flags = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
-             "fp16": cfg.fp16}
+             "int8-compact": cfg.compact, "fp16": cfg.fp16}
     return {name for name, asked in flags.items() if asked}
 
 

@@ -16,6 +16,7 @@ from toolkit.runtime.predict import (
     NerPredictor,
     Predictor,
     SentimentPredictor,
+    choose_variant,
 )
 
 __all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "SentimentPredictor", "BundleError",
@@ -24,15 +25,17 @@ __all__ = ["load", "load_bundle", "Bundle", "Predictor", "NerPredictor", "Sentim
 
 def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True,
          expected_sha256: str | None = None, **options) -> Predictor:
-    """Load a bundle's predictor; `variant` defaults to the manifest's default variant.
+    """Load a bundle's predictor; `variant` defaults to the manifest's default variant (on CUDA, to
+    fp16 where the bundle has it, else optimized or fp32).
 
     Options: device ("cpu" | "cuda"), threads, providers, batch_size, stride (window overlap in
-    tokens) and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False`
-    skips the sha256 check of the model file, which reads the whole file once. The manifest is not
-    signed: an app that pins a bundle passes the model file's `expected_sha256` (checked always).
+    tokens), io_binding (default: on for CUDA, off for the CPU) and, for NER, aggregation ("first" |
+    "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
+    reads the whole file once. The manifest is not signed: an app that pins a bundle passes the
+    model file's `expected_sha256` (checked always).
     """
     bundle = load_bundle(bundle_dir)
-    chosen = variant or bundle.default_variant
+    chosen = choose_variant(bundle, variant, options.get("device", "cpu"))
     bundle.variant_path(chosen)
     if verify or expected_sha256:
         bundle.verify(chosen, expected_sha256)

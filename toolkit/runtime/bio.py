@@ -14,7 +14,7 @@ import numpy as np
 DECODINGS = ("argmax", "viterbi")  # per-token arg-max, or the best B-/I--consistent path
 
 
-# Cached: decode_tags runs once per text (runtime) or sentence (metrics) over the same label set.
+# Cached: decode_tags runs once per sentence (metrics) over the same label set.
 @lru_cache(maxsize=16)
 def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(start, transition) masks: which tag may open a sequence, and which may follow which."""
@@ -29,22 +29,41 @@ def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray
     return start, transition
 
 
-def viterbi(log_probs: np.ndarray, start: np.ndarray, transition: np.ndarray) -> np.ndarray:
-    """Best allowed tag ids for one sequence of per-position log-probabilities (length x tags)."""
-    length = len(log_probs)
-    if length == 0:
-        return np.zeros(0, dtype=np.int64)
+VITERBI_CHUNK = 64  # sequences decoded together: bounds the (chunk x longest x tags) back-pointer table
+
+
+def viterbi(log_probs: list[np.ndarray], start: np.ndarray, transition: np.ndarray) -> list[np.ndarray]:
+    """Best allowed tag ids for each sequence of per-position log-probabilities (length x tags).
+
+    The sequences are decoded side by side, one step for all at a time, so a call costs as many
+    Python steps as its longest sequence has positions, not as all of them together; each
+    sequence's sums are the ones it would get alone, so its path is too.
+    """
+    if not log_probs:
+        return []
+    tags = len(start)
+    lengths = np.array([len(x) for x in log_probs])
+    longest = int(lengths.max())
+    table = np.zeros((len(log_probs), max(longest, 1), tags))
+    for row, x in enumerate(log_probs):
+        table[row, :len(x)] = x
     penalty = np.where(transition, 0.0, -np.inf)
-    score = np.where(start, log_probs[0], -np.inf)
-    back = np.zeros((length, log_probs.shape[1]), dtype=np.int64)
-    for t in range(1, length):
-        candidates = score[:, None] + penalty  # previous tag x next tag
-        back[t] = candidates.argmax(0)
-        score = candidates.max(0) + log_probs[t]
-    path = [int(score.argmax())]
-    for t in range(length - 1, 0, -1):
-        path.append(int(back[t, path[-1]]))
-    return np.asarray(path[::-1], dtype=np.int64)
+    score = np.where(start, table[:, 0], -np.inf)
+    back = np.zeros((len(log_probs), max(longest, 1), tags), dtype=np.int64)
+    for t in range(1, longest):
+        candidates = score[:, :, None] + penalty  # sequence x previous tag x next tag
+        best = candidates.argmax(1)
+        back[:, t] = best
+        step = np.take_along_axis(candidates, best[:, None, :], 1)[:, 0] + table[:, t]
+        score = np.where((t < lengths)[:, None], step, score)  # a finished sequence keeps its last scores
+    rows = np.arange(len(log_probs))
+    paths = np.zeros((len(log_probs), max(longest, 1)), dtype=np.int64)
+    ended = lengths > 0
+    paths[rows[ended], lengths[ended] - 1] = score[ended].argmax(1)
+    for t in range(longest - 1, 0, -1):
+        inside = t < lengths  # position t is in the sequence: its pointer gives the tag before it
+        paths[:, t - 1] = np.where(inside, back[rows, t, paths[:, t]], paths[:, t - 1])
+    return [paths[row, :length] for row, length in enumerate(lengths)]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
@@ -54,5 +73,18 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
 
 def decode_tags(logits: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
     """Constrained tag ids for one sequence of logits (length x tags)."""
+    return decode_tag_sequences([logits], labels)[0]
+
+
+def decode_tag_sequences(logits: list[np.ndarray], labels: tuple[str, ...]) -> list[np.ndarray]:
+    """Constrained tag ids for each of many sequences of logits, decoded side by side in chunks of
+    sequences of similar length."""
     start, transition = allowed_transitions(labels)
-    return viterbi(log_softmax(np.asarray(logits, dtype=np.float64)), start, transition)
+    order = sorted(range(len(logits)), key=lambda i: len(logits[i]))
+    paths: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(logits)
+    for first in range(0, len(order), VITERBI_CHUNK):
+        chosen = order[first:first + VITERBI_CHUNK]
+        found = viterbi([log_softmax(np.asarray(logits[i], dtype=np.float64)) for i in chosen], start, transition)
+        for i, path in zip(chosen, found):
+            paths[i] = path
+    return paths

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from toolkit.runtime.bio import DECODINGS, decode_tags
+from toolkit.runtime.binding import BoundSession
+from toolkit.runtime.bio import DECODINGS, decode_tag_sequences
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
@@ -32,6 +33,9 @@ from toolkit.runtime.windows import (
 )
 
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
+# On CUDA with no variant named, the first of these a bundle has (int8 kernels are CPU ones);
+# without any of them, the manifest's default.
+CUDA_VARIANTS = ("fp16", "optimized", "fp32")
 
 
 LONG_TEXTS = ("windows", "head+tail")
@@ -59,6 +63,16 @@ def check_whole(name: str, value, low: int, high: int | None = None) -> None:
         raise OptionError(f"{name}={value!r} is not allowed: expected a whole number {bound}.")
 
 
+def choose_variant(bundle: Bundle, variant: str | None = None, device: str = "cpu") -> str:
+    """The variant to load: the one named, else on CUDA the first of CUDA_VARIANTS the bundle has,
+    else the manifest's default."""
+    if variant:
+        return variant
+    if device == "cuda":
+        return next((name for name in CUDA_VARIANTS if name in bundle.variants), bundle.default_variant)
+    return bundle.default_variant
+
+
 def make_session(path: Path, device: str = "cpu", threads: int | None = None, providers=None):
     """One ONNX Runtime session for the predictor's lifetime."""
     import onnxruntime as ort
@@ -72,12 +86,32 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
     chosen = providers or [PROVIDERS[device]]
-    if device == "cuda" and "CUDAExecutionProvider" not in ort.get_available_providers():
-        raise RuntimeError("device='cuda' needs onnxruntime-gpu and an NVIDIA GPU; this machine has "
-                           f"{ort.get_available_providers()}")
+    if device == "cuda":
+        available = ort.get_available_providers()
+        if "CUDAExecutionProvider" not in available:
+            raise OptionError("device='cuda' needs onnxruntime-gpu in place of onnxruntime (README 'GPU') and an "
+                              f"NVIDIA GPU; this onnxruntime has only {', '.join(available)}. Use device='cpu'.")
+        if hasattr(ort, "preload_dlls"):
+            # onnxruntime-gpu 1.21+: load CUDA and cuDNN from the nvidia-* wheels (or torch's) first,
+            # which the CUDA provider does not find by itself outside a system-wide CUDA install.
+            ort.preload_dlls()
     if chosen[-1] != "CPUExecutionProvider":
         chosen = list(chosen) + ["CPUExecutionProvider"]
-    return ort.InferenceSession(str(path), options, providers=chosen)
+    if device != "cuda":
+        return ort.InferenceSession(str(path), options, providers=chosen)
+    # Where the CUDA provider fails (no GPU, a CUDA/cuDNN library missing), ONNX Runtime's fallback
+    # prints to stdout and goes on on the CPU: a GPU deployment would be slow without saying why.
+    # Without it, the failure is an error here.
+    gpu_problem = ("device='cuda': ONNX Runtime could not start its CUDA provider ({}): no NVIDIA GPU visible, or "
+                   "a CUDA/cuDNN library missing (see README 'GPU'). Use device='cpu'.")
+    try:
+        session = ort.InferenceSession(str(path), options, providers=chosen, enable_fallback=0)
+    except Exception as error:  # noqa: BLE001 - ONNX Runtime's exception types differ by build
+        raise OptionError(gpu_problem.format((str(error).splitlines() or [""])[0][:200])) from error
+    session.disable_fallback()  # enable_fallback=0 is not read by every version; this is
+    if "CUDAExecutionProvider" not in session.get_providers():
+        raise OptionError(gpu_problem.format(f"the session runs on {', '.join(session.get_providers())}"))
+    return session
 
 
 class Predictor:
@@ -85,17 +119,24 @@ class Predictor:
 
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
-                 session=None):
+                 session=None, io_binding: bool | None = None):
         check_whole("stride", stride, 0)
         check_whole("batch_size", batch_size, 1)
+        if not (io_binding is None or isinstance(io_binding, bool)):
+            raise OptionError(f"io_binding={io_binding!r} is not allowed: expected True, False or None (the device's "
+                              "default).")
         self.bundle = bundle
-        self.variant = variant or bundle.default_variant
+        self.variant = choose_variant(bundle, variant, device)
         self.labels = bundle.labels
         self.max_length = bundle.max_length
         self.stride = stride
         self.batch_size = batch_size
-        # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors
+        # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors;
+        # used as given. A session made here runs through IO binding on CUDA (`io_binding`'s default),
+        # as `toolkit bench --device cuda` times it; on the CPU only when asked.
         self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
+        if session is None and (device == "cuda" if io_binding is None else io_binding):
+            self.session = BoundSession(self.session, device)
         if device == "cpu" and session is None:
             recipe = bundle.variants[self.variant].get("recipe") or {}
             warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
@@ -161,30 +202,33 @@ class NerPredictor(Predictor):
         by_text: dict[int, list[int]] = {}
         for i, window in enumerate(windows):
             by_text.setdefault(window.text_index, []).append(i)
-        answers = []
-        for index, (text, tokens) in enumerate(zip(texts, tokenized)):
+        merged = []
+        for index, tokens in enumerate(tokenized):
             chosen = by_text.get(index, [])
-            logits = merge_token_scores(len(tokens.ids), [windows[i] for i in chosen], [outputs[i] for i in chosen])
+            merged.append(merge_token_scores(len(tokens.ids), [windows[i] for i in chosen],
+                                             [outputs[i] for i in chosen]))
+        paths = decode_tag_sequences(merged, self.labels) if self.decoding == "viterbi" else None
+        answers = []
+        for index, (text, tokens, logits) in enumerate(zip(texts, tokenized, merged)):
             scores = softmax(logits) if len(tokens.ids) else logits
-            if self.decoding == "viterbi" and len(tokens.ids):
-                scores = keep_path(scores, decode_tags(logits, self.labels))
-            pieces = [self._piece(text, tokens, i, scores[i]) for i in range(len(tokens.ids))]
-            answers.append(decode_entities(pieces, self.labels, text, aggregation or self.aggregation))
+            if paths is not None and len(tokens.ids):
+                scores = keep_path(scores, paths[index])
+            answers.append(decode_entities(self._pieces(text, tokens, scores), self.labels, text,
+                                           aggregation or self.aggregation))
         return answers
 
-    def _piece(self, text: str, tokens, i: int, scores: np.ndarray) -> Piece:
-        start, end = tokens.offsets[i]
+    def _pieces(self, text: str, tokens, scores: np.ndarray) -> list[Piece]:
         # transformers' TokenClassificationPipeline.gather_pre_entities, rule for rule: with a
         # continuation prefix, a piece continues a word when its string is not as long as the text it
         # covers ("##ing" covers 3 characters); without one, when no space stands just before it or
         # at its start. An unknown token always starts a word.
         if self.subword_prefix:
-            is_subword = len(tokens.tokens[i]) != end - start
+            subword = [len(token) != end - start for token, (start, end) in zip(tokens.tokens, tokens.offsets)]
         else:
-            is_subword = start > 0 and " " not in text[start - 1:start + 1]
-        if tokens.ids[i] == self.unknown_id:
-            is_subword = False
-        return Piece(scores=scores, start=start, end=end, is_subword=is_subword)
+            subword = [start > 0 and " " not in text[start - 1:start + 1] for start, _ in tokens.offsets]
+        unknown = self.unknown_id
+        return [Piece(scores=row, start=start, end=end, is_subword=continues and token_id != unknown)
+                for row, (start, end), continues, token_id in zip(scores, tokens.offsets, subword, tokens.ids)]
 
 
 class SentimentPredictor(Predictor):

@@ -65,7 +65,7 @@ def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
 def tokenize(tokenizer, texts: list[str]) -> list[TokenizedText]:
     """Content tokens of each text (no special tokens), with character offsets into the text."""
     encodings = tokenizer.encode_batch(texts, add_special_tokens=False)
-    return [TokenizedText(e.ids, e.tokens, [tuple(o) for o in e.offsets]) for e in encodings]
+    return [TokenizedText(e.ids, e.tokens, e.offsets) for e in encodings]  # offsets: a list of (start, end)
 
 
 DEFAULT_STRIDE = 128
@@ -130,12 +130,12 @@ def merge_token_scores(length: int, windows: list[Window], scores: list[np.ndarr
     best_margin = np.full(length, -1)
     for window, window_scores in zip(windows, scores):
         content = window_scores[window.content]
-        for offset in range(len(content)):
-            position = window.first_token + offset
-            margin = min(offset, len(content) - 1 - offset)
-            if margin > best_margin[position]:
-                best_margin[position] = margin
-                merged[position] = content[offset]
+        offsets = np.arange(len(content))
+        margins = np.minimum(offsets, len(content) - 1 - offsets)  # tokens of context on the nearer side
+        positions = window.first_token + offsets
+        better = margins > best_margin[positions]  # a tie keeps the earlier window's row
+        best_margin[positions[better]] = margins[better]
+        merged[positions[better]] = content[better]
     return merged
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.runtime.bio import decode_tags
+from toolkit.runtime.bio import decode_tag_sequences
 from toolkit.tasks import Task
 
 IGNORE = -100
@@ -50,13 +50,10 @@ def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
 
 def tag_sequences(logits: np.ndarray, label_ids: np.ndarray, labels: tuple[str, ...], decoding: str = "argmax"):
     """Tag-name sequences of the labelled positions: gold, and decoded from the logits."""
-    true_tags, predicted_tags = [], []
-    for logit_row, label_row in zip(logits, label_ids):
-        keep = label_row != IGNORE
-        kept = logit_row[keep]
-        predicted = decode_tags(kept, labels) if decoding == "viterbi" else kept.argmax(-1)
-        true_tags.append([labels[i] for i in label_row[keep]])
-        predicted_tags.append([labels[i] for i in predicted])
+    kept = [logit_row[label_row != IGNORE] for logit_row, label_row in zip(logits, label_ids)]
+    predicted = decode_tag_sequences(kept, labels) if decoding == "viterbi" else [k.argmax(-1) for k in kept]
+    true_tags = [[labels[i] for i in label_row[label_row != IGNORE]] for label_row in label_ids]
+    predicted_tags = [[labels[i] for i in path] for path in predicted]
     return true_tags, predicted_tags
 
 
