@@ -77,26 +77,14 @@ def main() -> None:
     import torch
 
     from tests.architectures import ARCHITECTURES
-    from toolkit.data.synthetic import write_sample_ner
+    from toolkit.data.synthetic import write_sample_ner, write_sample_sentiment
 
     warnings.filterwarnings("ignore")
     torch.set_num_threads(2)
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         ner_data = write_sample_ner(scratch / "ner-data", train_size=120, eval_size=40, seed=1)
-        sentiment_data = scratch / "sentiment-data"
-        sentiment_data.mkdir()
-        import json
-        import random
-
-        rng = random.Random(0)
-        good, bad = ["great film", "wonderful movie", "a great movie"], ["bad film", "boring movie", "a bad movie"]
-        for split, size in (("train", 60), ("test", 20)):
-            rows = []
-            for _ in range(size):
-                label = rng.choice(["neg", "pos"])
-                rows.append({"text": rng.choice(good if label == "pos" else bad), "label": label})
-            (sentiment_data / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+        sentiment_data = write_sample_sentiment(scratch / "sentiment-data")
         print("| architecture | tokenizer | task | train | variants | graph inputs | max abs diff fp32 / optimized "
               "| fusions in optimized | int8 label agreement | runtime vs transformers pipeline |")
         print("|---|---|---|---|---|---|---|---|---|---|")

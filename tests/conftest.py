@@ -7,13 +7,11 @@ import os
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import json
-import random
 from pathlib import Path
 
 import pytest
 
-from toolkit.data.synthetic import KINDS, TEMPLATES, write_sample_ner
+from toolkit.data.synthetic import KINDS, TEMPLATES, write_sample_ner, write_sample_sentiment
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 # Words the vocabulary lacks on purpose, so they split into several pieces.
@@ -78,16 +76,7 @@ def ner_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def sentiment_data(tmp_path_factory) -> Path:
     """JSON lines with text and string labels, train 60 / test 20."""
-    directory = tmp_path_factory.mktemp("sentiment-data")
-    rng = random.Random(0)
-    good, bad = ["great film", "wonderful movie", "a great movie"], ["bad film", "boring movie", "a bad movie"]
-    for split, size in (("train", 60), ("test", 20)):
-        rows = []
-        for _ in range(size):
-            label = rng.choice(["neg", "pos"])
-            rows.append({"text": rng.choice(good if label == "pos" else bad), "label": label})
-        (directory / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
-    return directory
+    return write_sample_sentiment(tmp_path_factory.mktemp("sentiment-data"))
 
 
 def cli_error(capsys, *argv) -> str:

@@ -1,7 +1,6 @@
 """Every failure a user can cause is one line naming the problem and the fix, exit code 1."""
 
 import json
-import os
 import shutil
 
 import pytest

@@ -1,4 +1,5 @@
-"""Write a small synthetic NER dataset in CoNLL format, so the demo runs with no download."""
+"""Write small synthetic datasets (NER in CoNLL format, sentiment as JSON lines), so the demo, the
+tests and the architecture bench run with no download."""
 
 from __future__ import annotations
 
@@ -62,4 +63,20 @@ def write_sample_ner(directory: Path, train_size: int = 400, eval_size: int = 10
             words, tags = make_sentence(rng)
             lines += [f"{w} {t}" for w, t in zip(words, tags)] + [""]
         (directory / f"{split}.txt").write_text("\n".join(lines), encoding="utf-8")
+    return directory
+
+
+def write_sample_sentiment(directory: Path, train_size: int = 60, test_size: int = 20, seed: int = 0) -> Path:
+    """Write train.jsonl and test.jsonl of short reviews with string labels (neg/pos) and return `directory`."""
+    import json
+
+    rng = random.Random(seed)
+    good, bad = ["great film", "wonderful movie", "a great movie"], ["bad film", "boring movie", "a bad movie"]
+    directory.mkdir(parents=True, exist_ok=True)
+    for split, size in (("train", train_size), ("test", test_size)):
+        rows = []
+        for _ in range(size):
+            label = rng.choice(["neg", "pos"])
+            rows.append({"text": rng.choice(good if label == "pos" else bad), "label": label})
+        (directory / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     return directory
