@@ -106,3 +106,19 @@ def test_a_slim_bundle_with_one_variant_loads(tmp_path, ner_bundle):
     other = next(n for n in manifest["variants"] if n != manifest["default_variant"])
     with pytest.raises(BundleError, match=f"of variant '{other}' is missing"):
         load(bundle, variant=other)
+
+
+def test_a_label_count_that_does_not_fit_the_model_is_refused(tmp_path, ner_bundle):
+    manifest = json.loads((ner_bundle / "manifest.json").read_text())
+    classes = len(manifest["labels"])
+    with pytest.raises(BundleError, match=f"names 3 labels but the model answers {classes} classes"):
+        load(edited(tmp_path, ner_bundle, labels=manifest["labels"][:3]))
+
+
+def test_a_truncated_model_loaded_without_verification_is_one_clear_error(tmp_path, ner_bundle):
+    bundle = edited(tmp_path, ner_bundle)
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    model = bundle / manifest["variants"]["fp32"]["file"]
+    model.write_bytes(model.read_bytes()[: model.stat().st_size // 2])
+    with pytest.raises(BundleError, match="cannot be loaded by ONNX Runtime"):
+        load(bundle, variant="fp32", verify=False)

@@ -18,7 +18,7 @@ from toolkit.runtime.bio import DECODINGS, decode_tag_sequences
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
-from toolkit.runtime.errors import OptionError
+from toolkit.runtime.errors import BundleError, OptionError
 from toolkit.runtime.windows import (
     DEFAULT_STRIDE,
     average_probabilities,
@@ -98,7 +98,12 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
     if chosen[-1] != "CPUExecutionProvider":
         chosen = list(chosen) + ["CPUExecutionProvider"]
     if device != "cuda":
-        return ort.InferenceSession(str(path), options, providers=chosen)
+        try:
+            return ort.InferenceSession(str(path), options, providers=chosen)
+        except Exception as error:  # noqa: BLE001 - ONNX Runtime raises its own types for a damaged graph
+            raise BundleError(f"{path} cannot be loaded by ONNX Runtime ({(str(error).splitlines() or [''])[0][:200]}):"
+                              " the file is damaged or not a model; load with verification on, or re-export the "
+                              "bundle.") from error
     # Where the CUDA provider fails (no GPU, a CUDA/cuDNN library missing), ONNX Runtime's fallback
     # prints to stdout and goes on on the CPU: a GPU deployment would be slow without saying why.
     # Without it, the failure is an error here.
@@ -141,6 +146,12 @@ class Predictor:
             recipe = bundle.variants[self.variant].get("recipe") or {}
             warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
         self.input_names = [i.name for i in self.session.get_inputs()]
+        outputs = self.session.get_outputs() if hasattr(self.session, "get_outputs") else []
+        classes = outputs[0].shape[-1] if outputs and outputs[0].shape else None
+        if isinstance(classes, int) and classes != len(self.labels):
+            raise BundleError(f"{bundle.directory}: the manifest names {len(self.labels)} labels but the model "
+                              f"answers {classes} classes; the manifest was edited or belongs to another model. "
+                              "Re-export the bundle.")
         self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
