@@ -109,3 +109,23 @@ def test_predict_takes_texts_after_its_options(ner_bundle, capsys):
     main(["predict", str(ner_bundle), "--variant", "fp32", "Angela Merkel met John Smith .", "Paris"])
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(answers) == 2 and all(isinstance(a, list) for a in answers)
+
+
+@pytest.mark.parametrize("task, shown, hidden", [
+    ("ner", ["--decoding", "--augment-copies", "--first-token-only"], ["--pooling", "--truncation"]),
+    ("sentiment", ["--pooling", "--truncation"], ["--decoding", "--augment-copies", "--first-token-only"]),
+])
+def test_train_help_shows_only_the_tasks_options(task, shown, hidden):
+    run = subprocess.run([sys.executable, "-m", "toolkit", "train", task, "--help"], capture_output=True, text=True)
+    assert run.returncode == 0
+    assert all(flag in run.stdout for flag in shown) and not any(flag in run.stdout for flag in hidden)
+    assert "--learning-rate" in run.stdout and "--max-length" in run.stdout
+
+
+def test_usage_mistakes_are_one_line_and_exit_code_1(capsys, ner_data):
+    from tests.conftest import cli_error
+
+    assert "--pooling is an option of the sentiment task, not of ner" in cli_error(
+        capsys, "train", "ner", "--pooling", "mean", "--dataset", str(ner_data))
+    assert "unrecognized arguments: --no-such-flag" in cli_error(capsys, "bench", "b", "--no-such-flag")
+    assert "argument --device: invalid choice: 'tpu'" in cli_error(capsys, "bench", "b", "--device", "tpu")

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 import torch
 
 from tests.conftest import cli_error, export_bundle, run_train
@@ -74,14 +75,20 @@ def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, 
 
 
 def test_pooling_is_refused_for_token_tasks(capsys, tmp_path, tiny_base, ner_data):
+    from toolkit.errors import ToolkitError
+
+    with pytest.raises(ToolkitError, match="--pooling mean is for sentence classification"):
+        run_train("ner", tiny_base, ner_data, tmp_path / "out", "--pooling", "mean", "--max_steps", 1)
     err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data),
-                    "--output-dir", str(tmp_path / "out"), "--pooling", "mean", "--max-steps", "1",
-                    "--train-size", "all", "--eval-size", "all")
-    assert "--pooling mean is for sentence classification" in err
+                    "--output-dir", str(tmp_path / "out"), "--pooling", "mean", "--max-steps", "1")
+    assert "--pooling is an option of the sentiment task, not of ner" in err
 
 
 def test_augmentation_is_refused_for_sentiment(capsys, tmp_path, tiny_base, sentiment_data):
+    from toolkit.errors import ToolkitError
+
+    with pytest.raises(ToolkitError, match="for NER only"):
+        run_train("sentiment", tiny_base, sentiment_data, tmp_path / "out", "--augment_copies", 1, "--max_steps", 1)
     err = cli_error(capsys, "train", "sentiment", "--model", str(tiny_base), "--dataset", str(sentiment_data),
-                    "--output-dir", str(tmp_path / "out"), "--augment-copies", "1", "--max-steps", "1",
-                    "--train-size", "all", "--eval-size", "all")
-    assert "for NER only" in err
+                    "--output-dir", str(tmp_path / "out"), "--augment-copies", "1", "--max-steps", "1")
+    assert "--augment-copies is an option of the ner task, not of sentiment" in err

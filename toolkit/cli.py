@@ -25,9 +25,11 @@ EXTRA_OF_MODULE = {
 }
 
 
-def add_options(parser: argparse.ArgumentParser, options: type) -> None:
-    """One argument per field of a config dataclass, with the field's default, choices and help."""
+def add_options(parser: argparse.ArgumentParser, options: type, leave_out: frozenset[str] = frozenset()) -> None:
+    """One argument per field of a config dataclass (but `leave_out`), with its default, choices and help."""
     for field in dataclasses.fields(options):
+        if field.name in leave_out:
+            continue
         meta = field.metadata
         default = field.default if field.default is not dataclasses.MISSING else (
             field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
@@ -56,7 +58,8 @@ def add_options(parser: argparse.ArgumentParser, options: type) -> None:
 
 def options_of(args: argparse.Namespace, options: type):
     """The config dataclass filled from parsed arguments."""
-    return options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(options)})
+    # Fields the parser left out (another task's train options) keep their dataclass defaults.
+    return options(**{f.name: getattr(args, f.name) for f in dataclasses.fields(options) if hasattr(args, f.name)})
 
 
 def run_train(args) -> None:
@@ -274,16 +277,45 @@ COMMANDS = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of every command."""
-    parser = argparse.ArgumentParser(prog="toolkit", description=__doc__)
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 1, like every other error."""
+
+    def error(self, message: str):
+        self.exit(1, f"error: {message}; see `{self.prog} --help`.\n")
+
+
+def other_tasks_options(task_name: str | None) -> frozenset[str]:
+    """`toolkit train TASK` options that belong to other tasks: left out of TASK's parser and help."""
+    from toolkit.tasks import TASKS
+
+    if task_name not in TASKS:
+        return frozenset()
+    return frozenset(o for t in TASKS.values() if t.name != task_name for o in t.train_options)
+
+
+def owner_of_option(flag: str, args: argparse.Namespace) -> str | None:
+    """The task a `toolkit train` flag belongs to, when it is not the task being trained."""
+    from toolkit.tasks import TASKS
+
+    if args.command != "train" or not flag.startswith("--"):
+        return None
+    name = flag[2:].replace("-", "_")
+    negative = {"first_token_only": "label_all_tokens"}  # --first-token-only sets label_all_tokens
+    return next((t.name for t in TASKS.values() if negative.get(name, name) in t.train_options
+                 and t.name != args.task), None)
+
+
+def build_parser(train_task: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of every command; `train_task` narrows `train` to that task's options."""
+    parser = OneLineParser(prog="toolkit", description=__doc__)
     parser.add_argument("--version", action="version", version=f"toolkit {toolkit.__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each step does")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
     for name, (summary, options, _) in COMMANDS.items():
-        add_options(commands.add_parser(name, help=summary, description=summary), options)
+        leave_out = other_tasks_options(train_task) if name == "train" else frozenset()
+        add_options(commands.add_parser(name, help=summary, description=summary), options, leave_out)
     return parser
 
 
@@ -301,11 +333,18 @@ def _quiet_known_noise() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    words = [a for a in argv if not a.startswith("-")]
+    parser = build_parser(words[1] if words[:1] == ["train"] and len(words) > 1 else None)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "predict" and not any(e.startswith("-") for e in extra):
         args.texts = list(args.texts) + extra  # texts after options: `predict B --variant fp32 "text"`
     elif extra:
+        for word in extra:  # another task's option: say whose it is
+            owner = owner_of_option(word.split("=")[0], args)
+            if owner:
+                parser.error(f"{word.split('=')[0]} is an option of the {owner} task, not of {args.task}: drop it "
+                             f"(`toolkit train {args.task} --help` lists {args.task}'s)")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.quiet:
         from toolkit.progress import QUIET_ENV
