@@ -70,7 +70,7 @@ def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: 
     if output_path.exists() and not overwrite:
         raise DataError(f"{output_path} already exists; pass --overwrite to replace it, or another --output.")
     if batch_size < 1:
-        raise DataError(f"batch_size must be >= 1, found {batch_size}; pass --batch-size 1 or more.")
+        raise DataError(f"batch_size must be >= 1, found {batch_size}; pass --chunk-size 1 or more.")
     files = input_files(input_path, skip=(output_path,))
     for path in files:  # every file's columns are checked before anything is answered
         open_input(path, text_column, id_column)
