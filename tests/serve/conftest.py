@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import socket
 
 import pytest
 
-# Ray: no usage-stats upload and no dashboard, so nothing leaves 127.0.0.1.
-os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
-
 
 def pytest_configure(config):
-    # Registered here because pyproject.toml is not this package's to edit; not deselected by default.
+    # Registered beside the tests that use it; they run by default, `-m "not ray"` skips them.
     config.addinivalue_line("markers", "ray: starts a local Ray (Serve or Data); about a minute on 2 cores")
 
 
@@ -26,10 +21,11 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def ray_local():
-    """A local Ray with 2 CPUs, started once for every Ray test and shut down at the end."""
+    """A local Ray with 2 CPUs on 127.0.0.1 (no dashboard, no usage report), started once for every Ray test
+    and shut down at the end."""
     import ray
 
-    from toolkit.serve.ray_app import init_ray
+    from toolkit.serve.ray_cluster import init_ray
 
     init_ray(address=None, num_cpus=2)
     yield ray

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from toolkit.errors import BundleError
 from toolkit.runtime import load
 from toolkit.serve.app import create_app
+from toolkit.serve.batching import RUN_SIZE
 from toolkit.serve.limits import Limits
 
 TEXTS = ["Angela Merkel met John Smith in Paris .", "Olga Petrova visited Nairobi .",
@@ -50,7 +51,8 @@ def sentiment_client(sentiment_bundle):
 
 
 def test_answers_equal_the_runtime(ner_client, ner_bundle):
-    runtime = load(ner_bundle)
+    # exactly, for int8-dynamic too: the server runs ONNX Runtime in runs of RUN_SIZE windows
+    runtime = load(ner_bundle, batch_size=RUN_SIZE)
     response = ner_client.post("/v1/predict", json={"text": TEXTS[0]})
     assert response.status_code == 200, response.text
     assert response.json() == {"answer": runtime(TEXTS[0])}
@@ -64,8 +66,8 @@ def test_answers_equal_the_runtime(ner_client, ner_bundle):
 
 
 def test_sentiment_answers_equal_the_runtime(sentiment_client, sentiment_bundle):
-    runtime = load(sentiment_bundle)
-    texts = ["great film", "a bad movie", "great film " * 100]
+    runtime = load(sentiment_bundle, batch_size=RUN_SIZE)
+    texts = ["great film", "a bad movie", "great film " * 100]  # the long one is read in several windows
     assert sentiment_client.post("/v1/predict", json={"texts": texts}).json() == {"answers": runtime(texts)}
     answer = sentiment_client.post("/v1/predict", json={"text": "boring movie"}).json()["answer"]
     assert answer == runtime("boring movie") and set(answer) == {"label", "score", "scores"}

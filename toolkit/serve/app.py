@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 
 from toolkit.runtime import load
 from toolkit.runtime.entities import STRATEGIES
-from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS, Batcher, ShuttingDown
+from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS, RUN_SIZE, Batcher, ShuttingDown
 from toolkit.serve.limits import Limits, RequestError, check_body_size, parse_predict_body
 from toolkit.serve.metrics import Metrics
 
@@ -39,13 +39,13 @@ def create_app(bundle_dir: str | Path, variant: str | None = None, threads: int 
                max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS, limits: Limits = Limits(),
                aggregation: str | None = None):
     """Load a bundle (its sha256 checked) and return the FastAPI app that serves it with dynamic batching."""
-    options = {"threads": threads, "batch_size": max_batch_size}
+    options = {"threads": threads}
     if aggregation is not None:
         options["aggregation"] = aggregation
     predictor = load(bundle_dir, variant=variant, verify=True, **options)
     metrics = Metrics()
     batcher = Batcher(predictor, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, metrics=metrics)
-    serving = {"backend": "uvicorn", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms}
+    serving = {"backend": "uvicorn", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "run_size": RUN_SIZE}
     return build_app(batcher, metrics, limits, serving)
 
 

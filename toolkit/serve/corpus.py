@@ -7,6 +7,7 @@ chosen by suffix, with an id column and the answer columns of the task.
 from __future__ import annotations
 
 import json
+from itertools import groupby
 from pathlib import Path
 
 import pyarrow as pa
@@ -85,13 +86,48 @@ def input_columns(text_column: str, id_column: str | None) -> list[str]:
     return [text_column] + ([id_column] if id_column and id_column != text_column else [])
 
 
-def read_chunks(path: Path, text_column: str, id_column: str | None, batch_size: int):
+def read_batches(path: Path, text_column: str, id_column: str | None, batch_size: int):
     """Record batches of at most `batch_size` rows with the text (and id) columns, read as they are needed."""
     dataset = open_input(path, text_column, id_column)
     try:
         yield from dataset.to_batches(columns=input_columns(text_column, id_column), batch_size=batch_size)
     except (pa.ArrowException, OSError) as error:
         raise read_error(path, error) from None
+
+
+def format_groups(files: list[Path]) -> list[tuple[str, list[Path]]]:
+    """Consecutive files of one format, in order: the unit a job reads as one stream (one Ray dataset)."""
+    return [(kind, list(group)) for kind, group in groupby(files, key=lambda p: INPUT_FORMATS[p.suffix.lower()])]
+
+
+def read_chunks(paths: list[Path], text_column: str, id_column: str | None, chunk_size: int):
+    """Tables of exactly `chunk_size` rows across `paths` (the last may be shorter), with the file each ends in.
+
+    Exact chunks are what Ray Data's strict repartition makes too, so both runs put the same texts in
+    each predictor call: int8-dynamic scales activations per ONNX run, and its answers then match
+    row for row.
+    """
+    pending: list[pa.Table] = []
+    rows = 0
+    for path in paths:
+        for batch in read_batches(path, text_column, id_column, chunk_size):
+            pending.append(pa.Table.from_batches([batch]))
+            rows += batch.num_rows
+            while rows >= chunk_size:
+                table = concat(pending, path)
+                yield table.slice(0, chunk_size), path
+                rest = table.slice(chunk_size)
+                pending, rows = ([rest] if rest.num_rows else []), rest.num_rows
+    if rows:
+        yield concat(pending, paths[-1]), paths[-1]
+
+
+def concat(tables: list[pa.Table], path: Path) -> pa.Table:
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise DataError(f"{path}: its columns {tables[-1].schema.types} differ from the earlier files' "
+                        f"{tables[0].schema.types}; give every file the same column types.") from None
 
 
 def count_rows(files: list[Path]) -> int | None:
@@ -104,10 +140,13 @@ def count_rows(files: list[Path]) -> int | None:
         return None  # the reader will say what is wrong with the file
 
 
-def answer_columns(predictor, texts: list, batch_size: int) -> dict[str, list]:
-    """The answer columns for `texts`: NER entities as a JSON string, or sentiment label and score; null for null."""
+def answer_columns(predictor, texts: list) -> dict[str, list]:
+    """The answer columns for `texts`: NER entities as a JSON string, or sentiment label and score; null for null.
+
+    One predictor call: it sorts the texts' windows by length and runs them in its own batch size.
+    """
     present = [i for i, text in enumerate(texts) if text is not None]
-    answers = predictor([texts[i] for i in present], batch_size=batch_size) if present else []
+    answers = predictor([texts[i] for i in present]) if present else []
     decode = predictor.bundle.manifest["decode"]
     columns = {name: [None] * len(texts) for name in ANSWER_COLUMNS[decode]}
     for i, answer in zip(present, answers):

@@ -23,6 +23,7 @@ from toolkit.serve.corpus import (
     answer_columns,
     answers_to_table,
     count_rows,
+    format_groups,
     input_files,
     open_input,
     output_kind,
@@ -43,11 +44,11 @@ class JobResult:
 
 
 def local_tables(predictor, files: list[Path], text_column: str, id_column: str | None, batch_size: int):
-    """Answer tables in input order, one per chunk of at most `batch_size` rows, with this process's predictor."""
+    """Answer tables in input order, one per chunk of `batch_size` rows, with this process's predictor."""
     decode = predictor.bundle.manifest["decode"]
-    for path in files:
-        for chunk in read_chunks(path, text_column, id_column, batch_size):
-            columns = answer_columns(predictor, chunk.column(text_column).to_pylist(), batch_size)
+    for _, paths in format_groups(files):
+        for chunk, path in read_chunks(paths, text_column, id_column, batch_size):
+            columns = answer_columns(predictor, chunk.column(text_column).to_pylist())
             ids = chunk.column(id_column) if id_column else None
             yield answers_to_table(columns, decode, ids, id_column), path
 
@@ -69,7 +70,7 @@ def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: 
     if output_path.exists() and not overwrite:
         raise DataError(f"{output_path} already exists; pass --overwrite to replace it, or another --output.")
     if batch_size < 1:
-        raise DataError(f"batch_size must be >= 1, found {batch_size}; pass --batch-size 1 or more.")
+        raise DataError(f"batch_size must be >= 1, found {batch_size}; pass --chunk-size 1 or more.")
     files = input_files(input_path, skip=(output_path,))
     for path in files:  # every file's columns are checked before anything is answered
         open_input(path, text_column, id_column)
@@ -83,7 +84,7 @@ def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: 
         tables = ray_tables(bundle_dir, files, text_column, id_column, batch_size, variant=variant,
                             threads=threads, address=address, concurrency=concurrency, **options)
     else:
-        predictor = load(bundle_dir, variant=variant, threads=threads, batch_size=min(batch_size, 32), **options)
+        predictor = load(bundle_dir, variant=variant, threads=threads, **options)
         tables = local_tables(predictor, files, text_column, id_column, batch_size)
 
     id_name = id_column or ROW_COLUMN

@@ -22,6 +22,7 @@ from toolkit.serve.app import build_app
 from toolkit.serve.batching import (
     MAX_BATCH_SIZE,
     MAX_WAIT_MS,
+    RUN_SIZE,
     WARM_UP_TEXTS,
     ShuttingDown,
     answer_batch,
@@ -45,15 +46,14 @@ class BundleReplica:
     def __init__(self, bundle_dir: str, variant: str | None = None, threads: int | None = 1,
                  max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
                  limits: Limits = Limits(), aggregation: str | None = None):
-        options = {"threads": threads, "batch_size": max_batch_size}
+        options = {"threads": threads}
         if aggregation is not None:
             options["aggregation"] = aggregation
         self.predictor = load(bundle_dir, variant=variant, verify=True, **options)
         self.metrics = Metrics()
         self.limits = limits
-        self.max_batch_size = max_batch_size
         self.serving = {"backend": "ray-serve", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms,
-                        "replica": serve.get_replica_context().replica_tag}
+                        "run_size": RUN_SIZE, "replica": serve.get_replica_context().replica_tag}
         self.ready = False
         self._closing = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolkit-model")
@@ -68,8 +68,7 @@ class BundleReplica:
     async def start(self) -> None:
         """Warm the model up; the app's lifespan calls this before the replica takes traffic."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(self._executor, answer_texts, self.predictor, WARM_UP_TEXTS, None,
-                                   self.max_batch_size)
+        await loop.run_in_executor(self._executor, answer_texts, self.predictor, WARM_UP_TEXTS)
         self.ready = True
 
     async def predict(self, texts: list[str], aggregation: str | None = None) -> list:
@@ -98,7 +97,7 @@ class BundleReplica:
             chosen = [i for i, a in enumerate(aggregations) if a == aggregation]
             self.metrics.batch_size.observe(len(chosen))
             found = await loop.run_in_executor(self._executor, answer_batch, self.predictor,
-                                               [texts[i] for i in chosen], aggregation, self.max_batch_size)
+                                               [texts[i] for i in chosen], aggregation)
             for i, answer in zip(chosen, found):
                 answers[i] = answer
         return answers

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from itertools import groupby
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,7 +11,7 @@ import ray
 
 from toolkit.errors import ToolkitError
 from toolkit.runtime import load
-from toolkit.serve.corpus import INPUT_FORMATS, answer_columns, answers_to_table, input_columns
+from toolkit.serve.corpus import answer_columns, answers_to_table, format_groups, input_columns
 from toolkit.serve.ray_cluster import init_ray
 
 
@@ -20,13 +19,13 @@ class CorpusPredictor:
     """A Ray Data actor: loads the bundle once, then answers every chunk it is given."""
 
     def __init__(self, bundle_dir: str, variant: str | None, text_column: str, id_column: str | None,
-                 batch_size: int, threads: int, **options):
-        self.predictor = load(bundle_dir, variant=variant, threads=threads, batch_size=min(batch_size, 32), **options)
+                 threads: int, **options):
+        self.predictor = load(bundle_dir, variant=variant, threads=threads, **options)
         self.decode = self.predictor.bundle.manifest["decode"]
-        self.text_column, self.id_column, self.batch_size = text_column, id_column, batch_size
+        self.text_column, self.id_column = text_column, id_column
 
     def __call__(self, chunk: pa.Table) -> pa.Table:
-        columns = answer_columns(self.predictor, chunk.column(self.text_column).to_pylist(), self.batch_size)
+        columns = answer_columns(self.predictor, chunk.column(self.text_column).to_pylist())
         ids = chunk.column(self.id_column) if self.id_column else None
         return answers_to_table(columns, self.decode, ids, self.id_column)
 
@@ -67,13 +66,14 @@ def ray_tables(bundle_dir, files: list[Path], text_column: str, id_column: str |
     actor_cpus = max(0.0, min(1.0, (ray.cluster_resources().get("CPU", 0.0) - 1.0) / concurrency))
     wait_for_cpus(1.0 + actor_cpus * concurrency, concurrency)
     options = {"bundle_dir": str(Path(bundle_dir).resolve()), "variant": variant, "text_column": text_column,
-               "id_column": id_column, "batch_size": batch_size, "threads": threads or 1, **predictor_options}
+               "id_column": id_column, "threads": threads or 1, **predictor_options}
     # Consecutive files of one format make one dataset, answered in turn: Ray's union does not keep
     # its inputs' order, even with preserve_order.
-    for kind, group in groupby(files, key=lambda p: INPUT_FORMATS[p.suffix.lower()]):
-        # Blocks of one chunk each, streamed: a file read as one block would keep all but one actor idle.
-        blocks = read_files([str(p) for p in group], kind, text_column, id_column)
-        dataset = blocks.repartition(target_num_rows_per_block=batch_size).map_batches(
+    for kind, paths in format_groups(files):
+        # Blocks of exactly one chunk, streamed: the local job's chunks (see corpus.read_chunks), and
+        # work for every actor even when a file is read as one block.
+        blocks = read_files([str(p) for p in paths], kind, text_column, id_column)
+        dataset = blocks.repartition(target_num_rows_per_block=batch_size, strict=True).map_batches(
             CorpusPredictor, batch_size=batch_size, batch_format="pyarrow", fn_constructor_kwargs=options,
             compute=ray.data.ActorPoolStrategy(size=concurrency),
             num_cpus=actor_cpus)
