@@ -218,9 +218,9 @@ def run_corpus(cfg: config.PredictConfig) -> None:
     from toolkit.serve import predict_corpus
 
     if cfg.output is None:
-        raise ToolkitError("--input needs --output: the file the answers go to (.parquet or .jsonl).")
+        raise ToolkitError("--input and --output go together: name the file the answers go to (.parquet or .jsonl).")
     result = predict_corpus(cfg.bundle, cfg.input, cfg.output, text_column=cfg.text_column, id_column=cfg.id_column,
-                            batch_size=cfg.batch_size, overwrite=cfg.overwrite, use_ray=cfg.ray, variant=cfg.variant,
+                            batch_size=cfg.chunk_size, overwrite=cfg.overwrite, use_ray=cfg.ray, variant=cfg.variant,
                             threads=cfg.threads, aggregation=cfg.aggregation, address=cfg.address,
                             progress=os.environ.get("TOOLKIT_QUIET") != "1")
     print(f"answers: {result.output_path}: {result.rows} rows from {result.files} file(s) in {result.seconds:.1f} s")

@@ -289,6 +289,8 @@ class PredictConfig:
     text_column: str = option("with --input: the column of texts", "text")
     id_column: str | None = option("with --input: a column copied beside each answer (default: the row number)",
                                    None)
+    chunk_size: int = option("with --input: rows read and answered at a time (memory stays bounded by it)", 256,
+                             type=int)
     overwrite: bool = option("with --input: replace --output", False)
     ray: bool = option("with --input: answer on Ray Data (an actor pool of predictors), on a local Ray or the one "
                        "at --address", False)

@@ -7,11 +7,6 @@ import socket
 import pytest
 
 
-def pytest_configure(config):
-    # Registered beside the tests that use it; they run by default, `-m "not ray"` skips them.
-    config.addinivalue_line("markers", "ray: starts a local Ray (Serve or Data); about a minute on 2 cores")
-
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
