@@ -12,7 +12,7 @@ import pytest
 from tests.serve.test_app import assert_same_answers
 from tests.serve.test_jobs import SENTENCES, read_output, write_corpus
 from toolkit.runtime import load
-from toolkit.sample_data import make_sentence
+from toolkit.data.synthetic import make_sentence
 from toolkit.serve.jobs import predict_corpus
 
 pytestmark = pytest.mark.ray
