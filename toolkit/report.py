@@ -77,6 +77,11 @@ def row_name(entry: dict) -> str:
     return entry["variant"] + (PEER_MARK if entry.get("peer") else "")
 
 
+def one_decimal(value) -> str | None:
+    """Milliseconds and rates with one decimal, whatever their size (5.9 beside 32.3, not 5.8939)."""
+    return None if value is None else f"{value:.1f}"
+
+
 def bench_rows(result) -> list[list]:
     """One row per variant and latency cell: metrics, points lost against PyTorch, percentiles, throughput."""
     rows = []
@@ -89,8 +94,9 @@ def bench_rows(result) -> list[list]:
                 row_name(entry) if first else "",
                 metrics.get("f1") if first else None, metrics.get("accuracy") if first else None,
                 (drop_text(metrics) if metrics else NOT_MEASURED) if first else None,
-                cell.get("batch_size"), cell.get("seq_len"), cell.get("p50_ms"), cell.get("p90_ms"),
-                cell.get("p99_ms"), cell.get("throughput"), e2e if first else None,
+                cell.get("batch_size"), cell.get("seq_len"), *map(one_decimal, (cell.get("p50_ms"), cell.get("p90_ms"),
+                                                                   cell.get("p99_ms"), cell.get("throughput"))),
+                one_decimal(e2e) if first else None,
             ])
     return rows
 
