@@ -183,3 +183,47 @@ def test_export_onto_a_full_disk_is_one_line_and_leaves_nothing(capsys, small_di
     err = cli_error(capsys, "export", str(ner_checkpoint), "--quantize", "--output-dir", str(small_disk / "bundle"))
     assert "No space left on device" in err or "no space left on the disk" in err
     assert list(small_disk.iterdir()) == []
+
+
+def test_overwrite_never_replaces_a_folder_with_foreign_files(capsys, tmp_path, ner_bundle, ner_checkpoint, tiny_base,
+                                                              ner_data):
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ner_bundle, bundle)
+    (bundle / "my-notes.txt").write_text("mine")
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(bundle), "--overwrite")
+    assert "holds files a bundle does not (my-notes.txt)" in err and (bundle / "my-notes.txt").exists()
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.json").write_text("{}")
+    (project / "main.py").write_text("print('mine')")
+    assert "holds files a checkpoint does not (main.py)" in cli_error(
+        capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data), "--output-dir", str(project),
+        "--overwrite")
+    assert (project / "main.py").read_text() == "print('mine')"
+
+
+def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
+    import os
+
+    from toolkit.staging import recover
+
+    live = tmp_path / f".bundle.tmp-{os.getppid()}-abc"
+    dead = tmp_path / ".bundle.tmp-999999999-abc"
+    live.mkdir()
+    dead.mkdir()
+    recover(tmp_path / "bundle")
+    assert live.exists() and not dead.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--default-variant", "int8"], "--default-variant int8: this export keeps"),
+    (["--variants", "fp32", "--fp16"], "--variants names every variant to keep"),
+])
+def test_export_option_mistakes_are_refused_before_any_work(capsys, tmp_path, ner_checkpoint, argv, message):
+    assert message in cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b"), *argv)
+    assert not (tmp_path / "b").exists()
+
+
+def test_corpus_options_without_input_are_named(capsys, ner_bundle, tmp_path):
+    err = cli_error(capsys, "predict", str(ner_bundle), "--output", str(tmp_path / "o.jsonl"), "hello")
+    assert "--output apply to a corpus: add --input" in err

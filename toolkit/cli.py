@@ -200,8 +200,18 @@ def run_predict(args) -> None:
     from toolkit.runtime.predict import to_json
 
     cfg = options_of(args, config.PredictConfig)
+    corpus_only = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config.PredictConfig)
+                   if f.metadata["help"].startswith("with --") and getattr(cfg, f.name) != f.default]
     if cfg.input is not None:
+        if cfg.texts:
+            raise ToolkitError("--input answers a corpus: give texts either as arguments or in --input, not both.")
+        defaults = {f.name: f.default for f in dataclasses.fields(config.PredictConfig)}
+        if cfg.no_verify or cfg.batch_size != defaults["batch_size"]:
+            raise ToolkitError("--batch-size and --no-verify apply to texts given directly; a corpus job always "
+                               "verifies the model and reads --chunk-size rows at a time.")
         return run_corpus(cfg)
+    if corpus_only:
+        raise ToolkitError(f"{', '.join(corpus_only)} apply to a corpus: add --input FILE_OR_DIR, or leave them out.")
     predictor = load_predictor(cfg)
     if cfg.texts:
         for answer in predictor(list(cfg.texts)):
@@ -334,8 +344,10 @@ def _quiet_known_noise() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the `toolkit` console script."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    from toolkit.tasks import TASKS
+
     words = [a for a in argv if not a.startswith("-")]
-    parser = build_parser(words[1] if words[:1] == ["train"] and len(words) > 1 else None)
+    parser = build_parser(next((w for w in words[1:] if w in TASKS), None) if words[:1] == ["train"] else None)
     args, extra = parser.parse_known_args(argv)
     if extra and args.command == "predict" and not any(e.startswith("-") for e in extra):
         args.texts = list(args.texts) + extra  # texts after options: `predict B --variant fp32 "text"`

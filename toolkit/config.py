@@ -203,6 +203,9 @@ class ExportConfig:
         check_size(problems, "--eval-size", self.eval_size)
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
+        if self.variants and (self.quantize or self.static or self.fp16 or self.compact):
+            problems.append("--variants names every variant to keep: leave out --quantize/--static/--fp16/--compact beside it "
+                            "(e.g. --variants optimized,int8-dynamic)")
         if self.compact and not self.quantize:
             problems.append("--compact needs --quantize")
         raise_problems(problems)

@@ -84,9 +84,14 @@ def runtime_files(name: str) -> dict[str, bytes]:
 
 def base_requirements() -> list[str]:
     """The runtime's three libraries, as the toolkit's own base install pins them."""
-    from importlib.metadata import requires
+    from importlib.metadata import PackageNotFoundError, requires
 
-    return [r for r in requires(toolkit.DISTRIBUTION) or [] if "extra ==" not in r]
+    try:
+        return [r for r in requires(toolkit.DISTRIBUTION) or [] if "extra ==" not in r]
+    except PackageNotFoundError:
+        raise ToolkitError(f"the toolkit runs from a source tree that was never installed, so the runtime's "
+                           f"requirements are unknown: pip install -e . (it installs {toolkit.DISTRIBUTION}), then "
+                           "package again.") from None
 
 
 def _record_line(path: str, data: bytes) -> list[str]:

@@ -11,7 +11,24 @@ from pathlib import Path
 
 
 def _leftovers(target: Path, kind: str) -> list[Path]:
-    return sorted(target.parent.glob(f".{target.name}.{kind}-*")) if target.parent.is_dir() else []
+    """Folders a run that has ended left next to `target` (their names carry the pid that made them;
+    those of a run still going are not touched)."""
+    if not target.parent.is_dir():
+        return []
+    return sorted(p for p in target.parent.glob(f".{target.name}.{kind}-*") if not _alive(p.name))
+
+
+def _alive(name: str) -> bool:
+    pid = name.rsplit(".", 1)[-1].split("-")[1] if "-" in name.rsplit(".", 1)[-1] else ""
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
 
 
 def recover(target: Path) -> None:
@@ -35,7 +52,7 @@ def staged_directory(target: Path):
     interrupt at any point leaves neither a half-written bundle nor stray files.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a bundle is meant to be shared
@@ -43,7 +60,7 @@ def staged_directory(target: Path):
         yield staging
         old = None
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
             os.replace(target, old / target.name)
         os.replace(staging, target)
         if old is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import logging
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ FALLBACK_TEXTS = [
     "wooden, although the music was fine. " * 6,
 ]
 EVAL_BATCH_SIZE = 16
+# What export writes into a bundle: --overwrite replaces a folder holding nothing else.
+BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
+                         r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
+                         r".*sentencepiece.*\.model|ort_config\.json)$")
 
 
 @dataclass
@@ -97,6 +102,11 @@ def check_target(target: Path, source_dir: Path, overwrite: bool) -> None:
     if not overwrite:
         raise ToolkitError(f"{target} already holds a bundle: pass --overwrite to replace it, or choose another "
                            "--output-dir.")
+    foreign = sorted(p.name for p in target.iterdir() if not BUNDLE_FILE.match(p.name))
+    if foreign:
+        raise ToolkitError(f"{target} holds files a bundle does not ({', '.join(foreign[:3])}"
+                           f"{', ...' if len(foreign) > 3 else ''}); --overwrite replaces a bundle only: move them "
+                           "out first, or choose another --output-dir.")
 
 
 def requested_variants(cfg: ExportConfig) -> list[Variant]:
@@ -161,6 +171,9 @@ def export(cfg: ExportConfig) -> ExportResult:
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
     to_build = requested_variants(cfg)
     check_options(cfg, {v.name for v in to_build})
+    if cfg.default_variant and cfg.default_variant not in kept_variants(cfg):
+        raise ToolkitError(f"--default-variant {cfg.default_variant}: this export keeps "
+                           f"{', '.join(sorted(kept_variants(cfg)))}; name one of them.")
     target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
     recover(target)
     check_target(target, checkpoint.directory, cfg.overwrite)
@@ -229,8 +242,8 @@ def export(cfg: ExportConfig) -> ExportResult:
         result.manifest = build_manifest(checkpoint, cfg, variants, default,
                                          evaluation.description if evaluation else None, baseline,
                                          build.input_names, max_length, result.failures)
-        (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n")
-        (staging / "README.md").write_text(model_card(result.manifest))
+        (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n", encoding="utf-8")
+        (staging / "README.md").write_text(model_card(result.manifest), encoding="utf-8")
         for stray in ("ort_config.json",):
             (staging / stray).unlink(missing_ok=True)
     return result
@@ -270,4 +283,6 @@ def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
                             "bundle but not made the default")
         else:
             return variant.name
-    return next(iter(variants))
+    fallback = next(iter(variants))
+    warnings.append(f"{fallback} is the default only because no variant shown to keep accuracy was kept")
+    return fallback

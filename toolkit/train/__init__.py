@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, replace
@@ -27,6 +28,11 @@ from toolkit.train.param_groups import layerwise_adamw
 log = logging.getLogger(__name__)
 
 CHECKPOINTS = ".checkpoints"  # Trainer's resumable state, removed once training completes
+# What a saved checkpoint holds: --overwrite replaces a folder holding nothing else.
+CHECKPOINT_FILE = re.compile(r"^(\.checkpoints|config\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|"
+                             r"pytorch_model.*\.bin|training_args\.bin|metrics\.json|mean_pooling\.py|tokenizer.*|"
+                             r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
+                             r".*sentencepiece.*\.model|README\.md)$")
 
 
 @dataclass
@@ -88,6 +94,11 @@ def check_output_dir(cfg: TrainConfig) -> Path | None:
     if (out / "config.json").exists() and not cfg.overwrite:
         raise ToolkitError(f"{out} already holds a checkpoint: pass --overwrite to replace it, "
                            "or choose another --output-dir.")
+    foreign = sorted(p.name for p in out.iterdir() if not CHECKPOINT_FILE.match(p.name)) if out.is_dir() else []
+    if foreign and (out / "config.json").exists():
+        raise ToolkitError(f"{out} holds files a checkpoint does not ({', '.join(foreign[:3])}"
+                           f"{', ...' if len(foreign) > 3 else ''}); --overwrite replaces a checkpoint only: move them "
+                           "out first, or choose another --output-dir.")
     others = [p.name for p in out.iterdir() if p.name != CHECKPOINTS] if out.is_dir() else []
     if others and not (out / "config.json").exists():
         raise ToolkitError(f"--output-dir {out} holds files that are not a checkpoint ({', '.join(sorted(others)[:3])}"
@@ -133,7 +144,8 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
 
     cfg.check()
     cfg = with_task_defaults(task, cfg)
-    recover(cfg.output_dir)
+    if is_main_process():  # under torchrun the other ranks must not clean what rank 0 is writing
+        recover(cfg.output_dir)
     resume_from = check_output_dir(cfg)
     model_path = resolve_model(cfg.model)
     data = load_task_data(task, cfg)
@@ -243,7 +255,7 @@ def train(task: Task, cfg: TrainConfig) -> TrainResult:
         with staged_directory(cfg.output_dir) as staging:
             trainer.save_model(str(staging))
             tokenizer.save_pretrained(str(staging))
-            (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n")
+            (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
             if (cfg.output_dir / CHECKPOINTS).is_dir():
                 os.replace(cfg.output_dir / CHECKPOINTS, staging / CHECKPOINTS)
             shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # resumable state: done with
