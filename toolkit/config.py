@@ -236,7 +236,7 @@ class BenchConfig:
     # No argparse choices: the peer table lives in toolkit.bench.peers, which needs this module's package.
     peers: list[str] | None = option("comma-separated other runtimes to measure beside the variants, e.g. "
                                      "torch-int8,torch-compile,openvino-fp32,openvino-int8, or all; openvino "
-                                     "needs pip install 'toolkit[peers]' (default: none)", None, type=name_list)
+                                     "needs pip install 'onnxbert-toolkit[peers]' (default: none)", None, type=name_list)
 
     def check(self) -> None:
         """Raise one error naming every option outside its allowed values, before anything is measured."""

@@ -85,7 +85,7 @@ def test_missing_extra_names_the_install_command(capsys, tmp_path, ner_bundle, m
 
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if not installed
     err = cli_error(capsys, "bench", str(ner_bundle), "--peers", "all", "--output", str(tmp_path / "r.json"))
-    assert "pip install 'toolkit[peers]'" in err and "openvino" in err
+    assert "pip install 'onnxbert-toolkit[peers]'" in err and "openvino" in err
     assert not (tmp_path / "r.json").exists()
 
 

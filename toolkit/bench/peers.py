@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
+import toolkit
 from toolkit.backends import SessionInput, TorchBackend
 from toolkit.errors import ToolkitError
 
-EXTRA = "pip install 'toolkit[peers]'"
+EXTRA = f"pip install '{toolkit.DISTRIBUTION}[peers]'"
 
 
 @dataclass(frozen=True)

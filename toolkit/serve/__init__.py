@@ -5,7 +5,7 @@
     predict_corpus("exports/ner-minilm", "texts.parquet", "answers.parquet")
 
 Importing this package is light: FastAPI, uvicorn, pyarrow and Ray load with the function that
-needs them (`pip install 'toolkit[serve]'`, and `'toolkit[ray]'` for the Ray variants).
+needs them (`pip install 'onnxbert-toolkit[serve]'`, and `'onnxbert-toolkit[ray]'` for the Ray variants).
 """
 
 from __future__ import annotations
