@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import socket
@@ -45,6 +46,21 @@ def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None
     raise AssertionError("the server was not ready in time")
 
 
+@contextlib.contextmanager
+def running_server(bundle, **options):
+    """A real server on a free local port, ready to answer; killed on the way out if still running."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = start_server(bundle, port, **options)
+    try:
+        wait_ready(process, url)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
 def wait_for(predicate, timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -54,12 +70,8 @@ def wait_for(predicate, timeout: float = 20) -> None:
 
 
 def test_server_answers_and_stops_gracefully_on_sigterm(ner_bundle):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
     # A text waits up to 2 s for companions: time enough to send SIGTERM while a request is in flight.
-    process = start_server(ner_bundle, port, max_wait_ms=2000, max_batch_size=32)
-    try:
-        wait_ready(process, url)
+    with running_server(ner_bundle, max_wait_ms=2000, max_batch_size=32) as (process, url):
         assert httpx.get(f"{url}/health").json() == {"status": "ok"}
         metadata = httpx.get(f"{url}/v1/metadata").json()
         assert metadata["task"] == "ner" and len(metadata["sha256"]) == 64
@@ -72,9 +84,6 @@ def test_server_answers_and_stops_gracefully_on_sigterm(ner_bundle):
         process.send_signal(signal.SIGTERM)
         sender.join(timeout=30)
         stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert process.returncode == 0, stderr
     assert in_flight["response"].status_code == 200
     assert in_flight["response"].json() == {"answer": load(ner_bundle)(SENTENCE)}
@@ -104,18 +113,13 @@ def test_a_bad_bundle_never_listens(tmp_path):
 
 
 def test_batching_off_answers_each_text_as_the_runtime_does_alone(ner_bundle):
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    process = start_server(ner_bundle, port, max_batch_size=1, max_wait_ms=0)
-    try:
-        wait_ready(process, url)
+    with running_server(ner_bundle, max_batch_size=1, max_wait_ms=0) as (process, url):
         response = httpx.post(f"{url}/v1/predict", json={"texts": [SENTENCE, "Paris"], "aggregation": "max"})
         # int8-dynamic scales activations per batch: with batches of 1, each text is answered as alone
         runtime = load(ner_bundle, aggregation="max")
         assert response.json() == {"answers": [runtime(SENTENCE), runtime("Paris")]}
         bad = httpx.post(f"{url}/v1/predict", content=b"[1]", headers={"content-type": "application/json"})
         assert bad.status_code == 422 and json.loads(bad.text)["error"]["code"] == "wrong_type"
-    finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
