@@ -117,7 +117,7 @@ def load_predictor(cfg: config.PredictConfig):
     from toolkit.runtime import load
 
     predictor = load(cfg.bundle, variant=cfg.variant, verify=not cfg.no_verify, batch_size=cfg.batch_size,
-                     threads=cfg.threads)
+                     threads=cfg.threads, engine=cfg.engine)
     if hasattr(predictor, "aggregation"):
         predictor.aggregation = cfg.aggregation
     return predictor
@@ -207,9 +207,10 @@ def run_predict(args) -> None:
         if cfg.texts:
             raise ToolkitError("--input answers a corpus: give texts either as arguments or in --input, not both.")
         defaults = {f.name: f.default for f in dataclasses.fields(config.PredictConfig)}
-        if cfg.no_verify or cfg.batch_size != defaults["batch_size"]:
-            raise ToolkitError("--batch-size and --no-verify apply to texts given directly; a corpus job always "
-                               "verifies the model and reads --chunk-size rows at a time.")
+        if cfg.no_verify or cfg.batch_size != defaults["batch_size"] or cfg.engine != defaults["engine"]:
+            raise ToolkitError("--batch-size, --no-verify and --engine apply to texts given directly; a corpus job "
+                               "always verifies the model, runs it on ONNX Runtime and reads --chunk-size rows at a "
+                               "time.")
         return run_corpus(cfg)
     if corpus_only:
         raise ToolkitError(f"{', '.join(corpus_only)} apply to a corpus: add --input FILE_OR_DIR, or leave them out.")
@@ -244,6 +245,9 @@ def run_serve(args) -> None:
     limits = Limits(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
     options = {"host": cfg.host, "port": cfg.port, "variant": cfg.variant, "threads": cfg.threads,
                "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms, "limits": limits}
+    if cfg.ray and cfg.engine != "onnxruntime":
+        raise ToolkitError(f"--engine {cfg.engine} serves from this process only, not on Ray Serve's replicas: leave "
+                           "--ray out, or --engine.")
     if cfg.ray:
         from toolkit.serve import serve_ray
 
@@ -251,7 +255,7 @@ def run_serve(args) -> None:
     else:
         from toolkit.serve import serve
 
-        serve(cfg.bundle, **options)
+        serve(cfg.bundle, engine=cfg.engine, **options)
 
 
 def run_package(args) -> None:

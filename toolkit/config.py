@@ -16,6 +16,7 @@ from toolkit.runtime.bio import DECODINGS
 from toolkit.runtime.bundle import MIN_MAX_LENGTH
 from toolkit.runtime.cpu import QUANTIZE_TARGETS
 from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
+from toolkit.runtime.openvino import ENGINES
 from toolkit.runtime.predict import PROVIDERS
 from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS
 from toolkit.serve.limits import Limits
@@ -286,6 +287,8 @@ class PredictConfig:
     batch_size: int = option("texts per ONNX Runtime call", 32, type=int)
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
     no_verify: bool = option("skip the sha256 check of the model file", False)
+    engine: str = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime on the same file; "
+                         "the [peers] extra)", "onnxruntime", choices=ENGINES)
     input: Path | None = option("answer a corpus instead: a parquet, jsonl or csv file, or a directory of them, read "
                                 "in chunks", None, type=Path)
     output: Path | None = option("with --input: the answers' file, parquet or jsonl by its suffix", None, type=Path)
@@ -307,6 +310,8 @@ class ServeConfig:
     port: int = option("TCP port to listen on", 8080, type=int)
     variant: str | None = option("the variant to serve (default: the manifest's default)", None)
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
+    engine: str = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime on the same file; "
+                         "the [peers] extra; not with --ray)", "onnxruntime", choices=ENGINES)
     max_batch_size: int = option("texts grouped into one model call from concurrent requests (1: no batching)",
                                  MAX_BATCH_SIZE, type=int)
     max_wait_ms: float = option("how long a request may wait for others to join its batch", MAX_WAIT_MS, type=float)

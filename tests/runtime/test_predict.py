@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from toolkit.errors import BundleError
@@ -227,3 +228,21 @@ def test_a_copy_of_runtime_alone_answers(tmp_path, ner_bundle):
                          env={"PYTHONPATH": str(app), "PATH": os.environ.get("PATH", "")})
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "1"
+
+
+def test_token_probabilities_of_all_texts_at_once_equal_each_alone():
+    from toolkit.runtime.entities import softmax
+    from toolkit.runtime.predict import keep_path, token_probabilities
+
+    rng = np.random.default_rng(0)
+    merged = [rng.normal(size=(n, 5)).astype(np.float32) for n in (3, 0, 1, 7)]
+    merged[1] = np.zeros((0, 0), dtype=np.float32)  # an empty text, as merge_token_scores gives it
+    paths = [rng.integers(0, 5, size=len(m)) for m in merged]
+    for chosen in (None, paths):
+        together = token_probabilities(merged, chosen)
+        assert [t.shape for t in together] == [m.shape for m in merged]
+        for index, (logits, result) in enumerate(zip(merged, together)):
+            if len(logits):
+                alone = softmax(logits) if chosen is None else keep_path(softmax(logits), chosen[index])
+                np.testing.assert_allclose(result, alone, rtol=1e-6)
+    assert token_probabilities([np.zeros((0, 0))], None)[0].shape == (0, 0)

@@ -117,8 +117,8 @@ class TorchCompileBackend(TorchBackend):
 
 
 class OpenVinoBackend:
-    """OpenVINO's CPU runtime reading one of the bundle's ONNX files, at fp32 inference precision
-    and as many threads as the other backends."""
+    """OpenVINO's CPU runtime reading one of the bundle's ONNX files, as the runtime's
+    engine="openvino" runs it (toolkit/runtime/openvino.py), with as many threads as the others."""
 
     name: str
     variant: str
@@ -127,27 +127,24 @@ class OpenVinoBackend:
     peer = True
 
     def __init__(self, source: PeerSource, device: str = "cpu", threads: int | None = None):
-        import openvino
+        from toolkit.runtime.openvino import OpenVinoSession
 
         started = time.perf_counter()
         path = source.bundle.variant_path(self.variant)
-        # f32 keeps the fp32 parts fp32, as in ONNX Runtime: on AMX or AVX512-BF16 CPUs OpenVINO would
-        # otherwise run them in bf16. Int8 layers of a QDQ graph still run in int8.
-        config = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
-        core = openvino.Core()
-        self.compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
-        self.request = self.compiled.create_infer_request()
-        self.output = self.compiled.output("logits")
-        self.input_names = [port.get_any_name() for port in self.compiled.inputs]
-        self.providers = ["openvino-CPU"]
-        self.versions = {"openvino": openvino.__version__}
-        products = matrix_products(self.compiled)
-        self.recipe = {"tool": "openvino", "file": path.name, "config": {k: str(v) for k, v in config.items()},
-                       "matrix_products": products}
-        self.summary = (f"OpenVINO {openvino.__version__.split('-')[0]} reading {path.name} (f32 precision hint), "
-                        f"{products.get('int8', 0)} of {sum(products.values())} matrix products in int8")
+        self.session = OpenVinoSession(path, threads)
+        # One infer request for timing, made once: the runtime makes one per call (threads may share
+        # it), which costs microseconds next to milliseconds of inference.
+        self.request = self.session.compiled.create_infer_request()
+        self.output = self.session.compiled.output("logits")
+        self.input_names = self.session.input_names
+        self.providers = self.session.get_providers()
+        self.versions = {"openvino": self.session.version}
+        products = self.session.matrix_products()
+        self.recipe = {"tool": "openvino", "file": path.name,
+                       "config": {k: str(v) for k, v in self.session.config.items()}, "matrix_products": products}
+        self.summary = (f"OpenVINO {self.session.version.split('-')[0]} reading {path.name} (f32 precision hint), "
+                        f"{products.get('int8', 0)} of {sum(products.values())} matrix products in int8; the runtime "
+                        "runs it so with engine='openvino'")
         self.setup_s = time.perf_counter() - started
 
     def get_inputs(self):
@@ -165,19 +162,6 @@ class OpenVinoBackend:
 
     def synchronize(self) -> None:
         return None  # infer() returns when the outputs are ready
-
-
-def matrix_products(compiled) -> dict[str, int]:
-    """How many of a compiled model's matrix products run at each precision ('int8' for u8/i8)."""
-    counts: dict[str, int] = {}
-    for op in compiled.get_runtime_model().get_ordered_ops():
-        info = op.get_rt_info()
-        if info["layerType"].astype(str) not in ("FullyConnected", "MatMul", "Convolution"):
-            continue
-        precision = info["runtimePrecision"].astype(str)
-        precision = "int8" if precision in ("u8", "i8") else precision
-        counts[precision] = counts.get(precision, 0) + 1
-    return counts
 
 
 class OpenVinoFp32Backend(OpenVinoBackend):

@@ -29,8 +29,10 @@ def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True
     fp16 where the bundle has it, else optimized or fp32).
 
     Options: device ("cpu" | "cuda"), threads, providers, batch_size, stride (window overlap in
-    tokens), io_binding (default: on for CUDA, off for the CPU) and, for NER, aggregation ("first" |
-    "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
+    tokens), io_binding (default: on for CUDA, off for the CPU), engine ("onnxruntime", or "openvino":
+    OpenVINO's CPU runtime on the same file, with the `[peers]` extra; fastest on the int8-static
+    variant, whose accuracy under OpenVINO `toolkit bench --peers openvino-int8` measures) and, for
+    NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
     reads the whole file once. The manifest is not signed: an app that pins a bundle passes the
     model file's `expected_sha256` (checked always).
     """

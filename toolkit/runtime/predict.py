@@ -19,6 +19,7 @@ from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
 from toolkit.runtime.errors import BundleError, OptionError
+from toolkit.runtime.openvino import ENGINES, OpenVinoSession
 from toolkit.runtime.windows import (
     DEFAULT_STRIDE,
     average_probabilities,
@@ -124,8 +125,12 @@ class Predictor:
 
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
-                 session=None, io_binding: bool | None = None):
+                 session=None, io_binding: bool | None = None, engine: str = "onnxruntime"):
         check_whole("stride", stride, 0)
+        check_choice("engine", engine, ENGINES)
+        if engine == "openvino" and (device != "cpu" or providers or io_binding):
+            raise OptionError("engine='openvino' runs on the CPU through OpenVINO's own runtime: leave device, "
+                              "providers and io_binding out, or use engine='onnxruntime'.")
         check_whole("batch_size", batch_size, 1)
         if not (io_binding is None or isinstance(io_binding, bool)):
             raise OptionError(f"io_binding={io_binding!r} is not allowed: expected True, False or None (the device's "
@@ -139,10 +144,15 @@ class Predictor:
         # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors;
         # used as given. A session made here runs through IO binding on CUDA (`io_binding`'s default),
         # as `toolkit bench --device cuda` times it; on the CPU only when asked.
+        self.engine = engine
+        if session is None and engine == "openvino":
+            if threads is not None:
+                check_whole("threads", threads, 1, 4 * (os.cpu_count() or 1))
+            session = OpenVinoSession(bundle.variant_path(self.variant), threads)
         self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
         if session is None and (device == "cuda" if io_binding is None else io_binding):
             self.session = BoundSession(self.session, device)
-        if device == "cpu" and session is None:
+        if device == "cpu" and session is None:  # the int8 recipes' CPU targets are ONNX Runtime's kernels
             recipe = bundle.variants[self.variant].get("recipe") or {}
             warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
         self.input_names = [i.name for i in self.session.get_inputs()]
@@ -189,6 +199,20 @@ def keep_path(scores: np.ndarray, path: np.ndarray) -> np.ndarray:
     return kept
 
 
+def token_probabilities(merged: list[np.ndarray], paths: list[np.ndarray] | None) -> list[np.ndarray]:
+    """Each text's per-token class probabilities (only the path's tag kept where `paths` is given),
+    computed for all texts in one pass: a numpy call per text costs more than the arithmetic on
+    CoNLL-length sentences. A text without tokens keeps its empty row set."""
+    lengths = [len(m) for m in merged]
+    if not any(lengths):
+        return list(merged)
+    probabilities = softmax(np.concatenate([m for m in merged if len(m)]))
+    if paths is not None:
+        probabilities = keep_path(probabilities, np.concatenate([p for p, n in zip(paths, lengths) if n]))
+    pieces = iter(np.split(probabilities, np.cumsum([n for n in lengths if n])[:-1]))
+    return [next(pieces) if n else m for m, n in zip(merged, lengths)]
+
+
 class NerPredictor(Predictor):
     """Entities with character offsets into the original text."""
 
@@ -220,10 +244,7 @@ class NerPredictor(Predictor):
                                              [outputs[i] for i in chosen]))
         paths = decode_tag_sequences(merged, self.labels) if self.decoding == "viterbi" else None
         answers = []
-        for index, (text, tokens, logits) in enumerate(zip(texts, tokenized, merged)):
-            scores = softmax(logits) if len(tokens.ids) else logits
-            if paths is not None and len(tokens.ids):
-                scores = keep_path(scores, paths[index])
+        for text, tokens, scores in zip(texts, tokenized, token_probabilities(merged, paths)):
             answers.append(decode_entities(self._pieces(text, tokens, scores), self.labels, text,
                                            aggregation or self.aggregation))
         return answers

@@ -58,7 +58,8 @@ def sigterm_is_a_clean_stop():
 
 def serve(bundle_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, variant: str | None = None,
           threads: int | None = None, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
-          limits: Limits = Limits(), aggregation: str | None = None, log_level: str = "info") -> None:
+          limits: Limits = Limits(), aggregation: str | None = None, log_level: str = "info",
+          engine: str = "onnxruntime") -> None:
     """Serve a bundle over HTTP until SIGTERM or Ctrl-C; in-flight requests are answered before it returns."""
     import uvicorn
 
@@ -67,7 +68,7 @@ def serve(bundle_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, var
     sock = bind_socket(host, port)  # first: a port in use fails before the model is loaded
     try:
         app = create_app(bundle_dir, variant=variant, threads=threads, max_batch_size=max_batch_size,
-                         max_wait_ms=max_wait_ms, limits=limits, aggregation=aggregation)
+                         max_wait_ms=max_wait_ms, limits=limits, aggregation=aggregation, engine=engine)
         config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=None, lifespan="on")
         server = uvicorn.Server(config)
         # uvicorn announces its address only for sockets it binds itself; its logger is configured by now

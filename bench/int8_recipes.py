@@ -1,0 +1,125 @@
+"""Int8 recipes tried against the bundle's int8-dynamic: accuracy and latency of each, side by side.
+
+    python bench/int8_recipes.py exports/ner-minilm [--runs 30] [--output bench/results/int8-recipes.json]
+
+Every recipe is made from the bundle's own fp32 or optimized graph with ONNX Runtime's quantizer,
+scored on the checkpoint's evaluation rows against PyTorch (points lost, 95% paired-bootstrap
+interval, as `toolkit export` reports them) and timed at batch 1 and 8 x 128 tokens on 2 threads
+(median of --runs calls after 5 warm-up), all in one process so that every row meets the same
+machine. Recipes:
+
+- `bundle int8-dynamic`: the bundle's file (MatMuls of the plain graph; 7-bit weights unless the
+  bundle was made for a VNNI/ARM target);
+- `fused + QAttention`: the optimized (fused) graph quantized with Attention as well as MatMul, so
+  attention runs as ONNX Runtime's QAttention kernel;
+- `fused, MatMul only`: the optimized graph, attention left in fp32;
+- `fused + QAttention, keep last layer fp32`: as above, with the last layer's and the classifier's
+  MatMuls left in fp32 (the layers nearest the labels are the most sensitive).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def recipes(bundle, workdir: Path) -> dict[str, Path]:
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    made = {"bundle int8-dynamic": bundle.variant_path("int8-dynamic")}
+    reduce_range = bool(bundle.variants["int8-dynamic"]["recipe"].get("reduce_range", True))
+    optimized = bundle.variant_path("optimized")
+    nodes = onnx.load(str(optimized), load_external_data=False).graph.node
+    # The last layer (its fused Attention is the last one) and the classifier: nearest the labels.
+    attentions = [n.name for n in nodes if n.op_type == "Attention"]
+    layer = f"layer.{len(attentions) - 1}/"
+    sensitive = attentions[-1:] + [n.name for n in nodes if n.op_type == "MatMul" and (layer in n.name
+                                                                                        or "classifier" in n.name)]
+    for name, source, ops, exclude in (
+        ("fused + QAttention", optimized, ["MatMul", "Attention"], []),
+        ("fused, MatMul only", optimized, ["MatMul"], []),
+        ("fused + QAttention, keep last layer fp32", optimized, ["MatMul", "Attention"], sensitive),
+    ):
+        target = workdir / (name.replace(" ", "_").replace(",", "").replace("+", "plus") + ".onnx")
+        quantize_dynamic(str(source), str(target), op_types_to_quantize=ops, per_channel=True,
+                         reduce_range=reduce_range, weight_type=QuantType.QInt8, nodes_to_exclude=exclude,
+                         # the fused ops are in Microsoft's domain, which shape inference cannot type
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        made[name] = target
+    return made
+
+
+def latency(session, input_names, vocab_size: int, batch: int, length: int, runs: int) -> float:
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, vocab_size, size=(batch, length), dtype=np.int64)
+    arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    feeds = {n: arrays[n] for n in input_names}
+    for _ in range(5):
+        session.run(["logits"], feeds)
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        session.run(["logits"], feeds)
+        times.append(1000 * (time.perf_counter() - started))
+    return round(statistics.median(times), 2)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("bundle", type=Path)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--output", type=Path)
+    args = parser.parse_args()
+
+    import onnx
+
+    from toolkit.backends import TorchBackend
+    from toolkit.checkpoint import evaluation_set, inspect_checkpoint
+    from toolkit.runtime.bundle import load_bundle
+    from toolkit.runtime.cpu import cpu_flags
+    from toolkit.runtime.predict import make_session
+    from toolkit.scoring import collect_logits, drop_interval, score
+
+    bundle = load_bundle(args.bundle)
+    checkpoint = inspect_checkpoint(Path(bundle.manifest["source_checkpoint"]))
+    evaluation = evaluation_set(checkpoint, max_length=int(bundle.manifest["max_length"]))
+    metric = checkpoint.task.primary_metric
+    torch_backend = TorchBackend(checkpoint.directory, checkpoint.task.model_class, "cpu", args.threads)
+    reference = collect_logits(torch_backend.logits, evaluation.features, 32, torch_backend.input_names)
+    base = score(checkpoint.task, reference, evaluation.features, checkpoint.labels, checkpoint.decoding)[metric]
+    vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
+    rows = []
+    with tempfile.TemporaryDirectory() as workdir:
+        for name, path in recipes(bundle, Path(workdir)).items():
+            session = make_session(path, "cpu", args.threads)
+            names = [i.name for i in session.get_inputs()]
+            logits = collect_logits(lambda a: session.run(["logits"], a)[0], evaluation.features, 32, names)
+            value = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)[metric]
+            ops = {}
+            for node in onnx.load(str(path), load_external_data=False).graph.node:
+                if node.op_type in ("QAttention", "Attention", "MatMulInteger", "DynamicQuantizeMatMul", "MatMul"):
+                    ops[node.op_type] = ops.get(node.op_type, 0) + 1
+            rows.append({"recipe": name, metric: round(value, 4), "points_lost": round(100 * (base - value), 2),
+                         "interval": drop_interval(checkpoint.task, reference, logits, evaluation.features,
+                                                   checkpoint.labels, checkpoint.decoding),
+                         "b1_ms": latency(session, names, vocab_size, 1, 128, args.runs),
+                         "b8_ms": latency(session, names, vocab_size, 8, 128, args.runs),
+                         "size_mb": round(path.stat().st_size / 1e6, 1), "ops": ops})
+            print(json.dumps(rows[-1]), flush=True)
+    flags = " ".join(f for f in ("avx2", "avx512_vnni", "avx_vnni", "amx_int8") if f in cpu_flags())
+    report = {"bundle": str(args.bundle), "pytorch": {metric: round(base, 4)}, "threads": args.threads,
+              "cpu_flags": flags, "rows": rows}
+    if args.output:
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
