@@ -88,7 +88,7 @@ def profile(path: str, variant: str | None, threads: int, limit: int, repeats: i
     predictor = load(path, variant=variant, threads=threads)
     if hasattr(predictor, "_pieces"):  # NER: one Piece per token, built in the predictor itself
         predictor._pieces = timed("entities (softmax, pieces, grouping)", predictor._pieces)
-    predictor.session = SessionTimer(predictor.session, timed("onnx runtime", predictor.session.run))
+    predictor.session = SessionTimer(predictor.session, timed("model calls (session.run)", predictor.session.run))
     inputs = texts(limit)
     predictor(inputs[:64], batch_size=32)
     best: dict | None = None

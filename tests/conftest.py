@@ -137,9 +137,9 @@ def sentiment_bundle(tmp_path_factory, sentiment_checkpoint) -> Path:
 
 @pytest.fixture(scope="session")
 def full_ner_bundle(tmp_path_factory, ner_checkpoint) -> Path:
-    """The NER checkpoint with every CPU variant: int8-static and the opt-in int8-compact too."""
+    """The NER checkpoint with every CPU variant: int8-static and the opt-in int8-compact and int8-openvino."""
     return export_bundle(ner_checkpoint, tmp_path_factory.mktemp("bundles") / "ner-full", quantize=True, static=True,
-                         compact=True, calibration_size=8)
+                         compact=True, openvino=True, calibration_size=8)
 
 
 def has_cuda() -> bool:

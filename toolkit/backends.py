@@ -1,5 +1,5 @@
-"""PyTorch and ONNX Runtime (CPU, or CUDA with IO binding) behind one interface, for export's
-checks and `toolkit bench`.
+"""PyTorch, ONNX Runtime (CPU, or CUDA with IO binding) and OpenVINO (CPU) behind one interface,
+for export's checks, `toolkit evaluate` and `toolkit bench`.
 
 Each backend offers `logits(arrays)` (int64 numpy inputs in, fp32 numpy logits out), the session
 methods the runtime's predictors call (`run`, `get_inputs`), and `timed_call(arrays)`: a
@@ -107,3 +107,48 @@ class OrtBackend:
     def synchronize(self) -> None:
         # run_with_iobinding returns when the outputs are ready on the device.
         return None
+
+
+class OpenVinoBackend:
+    """OpenVINO's CPU runtime on an ONNX file, as the runtime's engine="openvino" runs it."""
+
+    def __init__(self, name: str, path: Path, device: str = "cpu", threads: int | None = None):
+        from toolkit.errors import ToolkitError
+        from toolkit.runtime.openvino import OpenVinoSession
+
+        if device != "cpu":
+            raise ToolkitError(f"{name} runs on OpenVINO's CPU runtime, not on {device}: leave it out with "
+                               "--variants, or bench on the CPU.")
+        self.name = name
+        self.device = device
+        self.session = OpenVinoSession(path, threads)
+        # One infer request, made once, for logits and timing: the runtime makes one per call (threads
+        # may share its session), which costs microseconds next to milliseconds of inference.
+        self.request = self.session.compiled.create_infer_request()
+        self.output = self.session.compiled.output("logits")
+        self.input_names = self.session.input_names
+        self.providers = self.session.get_providers()
+
+    def get_inputs(self):
+        return [SessionInput(n) for n in self.input_names]
+
+    def logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        return np.array(self.request.infer({n: arrays[n] for n in self.input_names})[self.output])
+
+    def run(self, output_names, feeds):
+        return [self.logits(feeds)]
+
+    def timed_call(self, arrays: dict[str, np.ndarray]):
+        feeds = {n: arrays[n] for n in self.input_names}
+        return lambda: self.request.infer(feeds)
+
+    def synchronize(self) -> None:
+        return None  # infer() returns when the outputs are ready
+
+
+ENGINE_BACKENDS = {"onnxruntime": OrtBackend, "openvino": OpenVinoBackend}
+
+
+def variant_backend(bundle, name: str, device: str = "cpu", threads: int | None = None):
+    """The backend that runs a bundle variant on the engine it was made and checked for."""
+    return ENGINE_BACKENDS[bundle.engine_of(name)](name, bundle.variant_path(name), device, threads)

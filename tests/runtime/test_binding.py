@@ -38,7 +38,7 @@ def test_io_binding_takes_a_boolean(ner_bundle):
 
 def test_cuda_prefers_fp16_then_the_unquantized_variants():
     def bundle(*names, default):
-        return SimpleNamespace(variants=dict.fromkeys(names), default_variant=default)
+        return SimpleNamespace(variants=dict.fromkeys(names), default_variant=default, default_for=lambda _: default)
 
     full = bundle("fp32", "optimized", "int8-dynamic", "fp16", default="int8-dynamic")
     assert choose_variant(full, None, "cuda") == "fp16"

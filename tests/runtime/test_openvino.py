@@ -59,7 +59,7 @@ def test_openvino_engine_refuses_what_it_cannot_do(ner_bundle):
 def test_openvino_missing_is_one_clear_line(ner_bundle):
     code = textwrap.dedent(f"""
         import sys
-        sys.modules["openvino"] = None  # as if the [peers] extra were not installed
+        sys.modules["openvino"] = None  # as if the [openvino] extra were not installed
         from toolkit.runtime import OptionError, load
         try:
             load({str(ner_bundle)!r}, engine="openvino")
@@ -68,7 +68,7 @@ def test_openvino_missing_is_one_clear_line(ner_bundle):
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert "pip install 'onnxbert-toolkit[peers]'" in run.stdout and "engine='onnxruntime'" in run.stdout
+    assert "pip install 'onnxbert-toolkit[openvino]'" in run.stdout and "engine='onnxruntime'" in run.stdout
 
 
 def test_predict_command_takes_the_engine(ner_bundle, capsys, monkeypatch):

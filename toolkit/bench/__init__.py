@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import toolkit
-from toolkit.backends import OrtBackend, TorchBackend
+from toolkit.backends import TorchBackend, variant_backend
 from toolkit.bench.latency import latency_row, synthetic_inputs, time_calls
 from toolkit.bench.peers import PeerSource, pick_peers
 from toolkit.checkpoint import evaluation_set, inspect_checkpoint
@@ -20,6 +20,8 @@ from toolkit.export.variants import VARIANTS
 from toolkit.progress import bar
 from toolkit.runtime.bundle import load_bundle
 from toolkit.runtime.cpu import cpu_flags, cpu_name
+from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
+from toolkit.runtime.openvino import installed
 from toolkit.runtime.predict import PREDICTORS
 from toolkit.scoring import collect_logits, drop_interval, score
 
@@ -88,6 +90,11 @@ def pick_variants(bundle, cfg: BenchConfig, notes: list[str]) -> list[str]:
     chosen = [v for v in wanted if cfg.device in VARIANTS[v].devices]
     for skipped in sorted(set(wanted) - set(chosen)):
         notes.append(f"{skipped} skipped on {cfg.device}: it is meant for {', '.join(VARIANTS[skipped].devices)}")
+    on_openvino = [v for v in chosen if bundle.engine_of(v) == "openvino"]
+    if on_openvino and not installed("openvino"):
+        for skipped in on_openvino:
+            notes.append(f"{skipped} skipped: it runs on OpenVINO, which is not installed ({OPENVINO_INSTALL})")
+            chosen.remove(skipped)
     return chosen
 
 
@@ -149,7 +156,7 @@ def bench(cfg: BenchConfig, echo=lambda line: None) -> BenchResult:
     else:
         result.environment["evaluation"] = evaluation.description
     backends = [TorchBackend(checkpoint_dir, checkpoint.task.model_class, cfg.device, cfg.threads)]
-    backends += [OrtBackend(v, bundle.variant_path(v), cfg.device, cfg.threads) for v in variants]
+    backends += [variant_backend(bundle, v, cfg.device, cfg.threads) for v in variants]
     source = PeerSource(bundle, checkpoint_dir, checkpoint.task.model_class, backends[0].input_names)
     backends += [peer(source, cfg.device, cfg.threads) for peer in peers]
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))

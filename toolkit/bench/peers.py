@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import toolkit
-from toolkit.backends import SessionInput, TorchBackend
+from toolkit.backends import OpenVinoBackend, TorchBackend
 from toolkit.errors import ToolkitError
 
 EXTRA = f"pip install '{toolkit.DISTRIBUTION}[peers]'"
@@ -116,9 +116,9 @@ class TorchCompileBackend(TorchBackend):
         return call
 
 
-class OpenVinoBackend:
+class OpenVinoPeer(OpenVinoBackend):
     """OpenVINO's CPU runtime reading one of the bundle's ONNX files, as the runtime's
-    engine="openvino" runs it (toolkit/runtime/openvino.py), with as many threads as the others."""
+    engine="openvino" runs it, with as many threads as the others."""
 
     name: str
     variant: str
@@ -127,49 +127,24 @@ class OpenVinoBackend:
     peer = True
 
     def __init__(self, source: PeerSource, device: str = "cpu", threads: int | None = None):
-        from toolkit.runtime.openvino import OpenVinoSession
-
         started = time.perf_counter()
         path = source.bundle.variant_path(self.variant)
-        self.session = OpenVinoSession(path, threads)
-        # One infer request for timing, made once: the runtime makes one per call (threads may share
-        # it), which costs microseconds next to milliseconds of inference.
-        self.request = self.session.compiled.create_infer_request()
-        self.output = self.session.compiled.output("logits")
-        self.input_names = self.session.input_names
-        self.providers = self.session.get_providers()
+        super().__init__(self.name, path, device, threads)
         self.versions = {"openvino": self.session.version}
         products = self.session.matrix_products()
         self.recipe = {"tool": "openvino", "file": path.name,
                        "config": {k: str(v) for k, v in self.session.config.items()}, "matrix_products": products}
         self.summary = (f"OpenVINO {self.session.version.split('-')[0]} reading {path.name} (f32 precision hint), "
-                        f"{products.get('int8', 0)} of {sum(products.values())} matrix products in int8; the runtime "
-                        "runs it so with engine='openvino'")
+                        f"{products.get('int8', 0)} of {sum(products.values())} matrix products in int8")
         self.setup_s = time.perf_counter() - started
 
-    def get_inputs(self):
-        return [SessionInput(n) for n in self.input_names]
 
-    def logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return self.request.infer({n: arrays[n] for n in self.input_names})[self.output]
-
-    def run(self, output_names, feeds):
-        return [self.logits(feeds)]
-
-    def timed_call(self, arrays: dict[str, np.ndarray]):
-        feeds = {n: arrays[n] for n in self.input_names}
-        return lambda: self.request.infer(feeds)
-
-    def synchronize(self) -> None:
-        return None  # infer() returns when the outputs are ready
-
-
-class OpenVinoFp32Backend(OpenVinoBackend):
+class OpenVinoFp32Backend(OpenVinoPeer):
     name = "openvino-fp32"
     variant = "fp32"
 
 
-class OpenVinoInt8Backend(OpenVinoBackend):
+class OpenVinoInt8Backend(OpenVinoPeer):
     name = "openvino-int8"
     variant = "int8-static"  # a QDQ graph, which OpenVINO runs in int8; int8-dynamic's ops it would not
 

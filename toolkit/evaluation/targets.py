@@ -49,12 +49,12 @@ def torch_maker(checkpoint: Checkpoint) -> Callable:
     return make
 
 
-def ort_maker(name: str, path: Path) -> Callable:
-    """Make a variant's ONNX Runtime backend when called."""
+def variant_maker(bundle, name: str) -> Callable:
+    """Make a variant's backend, on the engine it was made for, when called."""
     def make():
-        from toolkit.backends import OrtBackend
+        from toolkit.backends import variant_backend
 
-        return OrtBackend(name, path)
+        return variant_backend(bundle, name)
 
     return make
 
@@ -93,6 +93,6 @@ def open_bundle(bundle_dir: Path, variant: str | None, notes: list[str]) -> Targ
         bundle.verify(name)  # a damaged or altered model file is never evaluated
     reference = reference_checkpoint(bundle, notes)
     models = {PYTORCH: torch_maker(reference)} if reference else {}
-    models.update({name: ort_maker(name, bundle.variant_path(name)) for name in runnable})
+    models.update({name: variant_maker(bundle, name) for name in runnable})
     return Target(kind="bundle", checkpoint=reference or bundle_checkpoint(bundle), subject=subject,
                   max_length=bundle.max_length, models=models, reference=reference.directory if reference else None)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from toolkit.backends import OrtBackend, TorchBackend
+from toolkit.backends import ENGINE_BACKENDS, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
@@ -18,6 +18,8 @@ from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.progress import bar
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
+from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
+from toolkit.runtime.openvino import installed
 from toolkit.scoring import (
     agreement,
     collect_logits,
@@ -40,6 +42,7 @@ FALLBACK_TEXTS = [
     "wooden, although the music was fine. " * 6,
 ]
 EVAL_BATCH_SIZE = 16
+CALIBRATED = ("int8-static", "int8-openvino")  # the variants whose activation ranges come from training data
 # What export writes into a bundle: --overwrite replaces a folder holding nothing else.
 BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
                          r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
@@ -68,6 +71,11 @@ def check_options(cfg: ExportConfig, to_build: set[str]) -> None:
         problems.append("--fp16: the fp16 variant is checked against PyTorch on ONNX Runtime's CUDA "
                         "execution provider, which this machine lacks (onnxruntime-gpu and an NVIDIA "
                         "GPU); drop --fp16 here or export on a GPU machine")
+    if "int8-openvino" in to_build:
+        missing = [m for m in ("openvino", "nncf") if not installed(m)]
+        if missing:
+            problems.append(f"--openvino: int8-openvino is made by NNCF and checked on OpenVINO; {' and '.join(missing)} "
+                            f"{'is' if len(missing) == 1 else 'are'} not installed: {OPENVINO_INSTALL}")
     if problems:
         raise ToolkitError("; ".join(problems) + ".")
 
@@ -80,7 +88,7 @@ def kept_variants(cfg: ExportConfig) -> set[str]:
             raise ToolkitError(f"--variants {', '.join(unknown)}: unknown; choose from {', '.join(VARIANTS)}.")
         return set(cfg.variants)
     flags = {"fp32": True, "optimized": True, "int8-dynamic": cfg.quantize, "int8-static": cfg.static,
-             "int8-compact": cfg.compact, "fp16": cfg.fp16}
+             "int8-compact": cfg.compact, "int8-openvino": cfg.openvino, "fp16": cfg.fp16}
     return {name for name, asked in flags.items() if asked}
 
 
@@ -125,7 +133,7 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -
 
     dataset = cfg.calibration_dataset or checkpoint.option("dataset")
     if not dataset:
-        raise ToolkitError("--static needs calibration data: pass --calibration-dataset ID_OR_DIR.")
+        raise ToolkitError("--static and --openvino need calibration data: pass --calibration-dataset ID_OR_DIR.")
     task = checkpoint.task
     text_column = checkpoint.option("text_column") or task.text_column
     splits = load_raw_splits(dataset)
@@ -174,6 +182,10 @@ def export(cfg: ExportConfig) -> ExportResult:
     if cfg.default_variant and cfg.default_variant not in kept_variants(cfg):
         raise ToolkitError(f"--default-variant {cfg.default_variant}: this export keeps "
                            f"{', '.join(sorted(kept_variants(cfg)))}; name one of them.")
+    if cfg.default_variant and VARIANTS[cfg.default_variant].engine != "onnxruntime":
+        raise ToolkitError(f"--default-variant {cfg.default_variant}: the default runs on ONNX Runtime, which needs "
+                           f"nothing more than the runtime; {cfg.default_variant} becomes OpenVINO's default by itself "
+                           "when it keeps accuracy. Name an ONNX Runtime variant.")
     target = Path(cfg.output_dir or default_output_dir(checkpoint.directory))
     recover(target)
     check_target(target, checkpoint.directory, cfg.overwrite)
@@ -183,8 +195,8 @@ def export(cfg: ExportConfig) -> ExportResult:
         raise ModelError(f"{checkpoint.directory} takes at most {max_length} tokens; a bundle needs at least "
                          f"{MIN_MAX_LENGTH} (special tokens and some text): retrain with a larger --max-length.")
     # Everything that can fail on the user's input is read before the first file is written.
-    calibration = (calibration_features(checkpoint, cfg, tokenizer) if VARIANTS["int8-static"] in to_build
-                   else None)
+    calibration = (calibration_features(checkpoint, cfg, tokenizer)
+                   if any(VARIANTS[name] in to_build for name in CALIBRATED) else None)
     evaluation = evaluation_set(checkpoint, tokenizer, max_length, dataset=cfg.dataset, split=cfg.split,
                                 eval_size=cfg.eval_size)
     if evaluation is not None:
@@ -212,7 +224,7 @@ def export(cfg: ExportConfig) -> ExportResult:
             path = staging / variant.file
             source = staging / VARIANTS[variant.source].file if variant.source else None
             recipe = make_variant(variant, build, source, path)
-            backend = OrtBackend(variant.name, path, device=variant.devices[0])
+            backend = ENGINE_BACKENDS[variant.engine](variant.name, path, device=variant.devices[0])
             if variant.source is None:  # what the graph takes, not what the tokenizer gives, is fed from here on
                 build.input_names = backend.input_names
             started = time.perf_counter()
@@ -225,6 +237,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                 continue
             variants[variant.name] = {"file": variant.file, "sha256": sha256_of(path),
                                       "size_bytes": path.stat().st_size, "recipe": recipe,
+                                      **({"engine": variant.engine} if variant.engine != "onnxruntime" else {}),
                                       "provider_checked": backend.providers[0],
                                       "check_seconds": round(time.perf_counter() - started, 2), **checked}
             progress.update(1)
@@ -241,7 +254,8 @@ def export(cfg: ExportConfig) -> ExportResult:
                                "them.")
         result.manifest = build_manifest(checkpoint, cfg, variants, default,
                                          evaluation.description if evaluation else None, baseline,
-                                         build.input_names, max_length, result.failures)
+                                         build.input_names, max_length, result.failures,
+                                         {"openvino": choose_openvino_default(variants, cfg.max_drop, result.warnings)})
         (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(model_card(result.manifest), encoding="utf-8")
         for stray in ("ort_config.json",):
@@ -262,6 +276,22 @@ def make_variant(variant: Variant, build: Build, source: Path | None, target: Pa
             raise ToolkitError(f"no space left on the disk of {target.parent.parent} ({free // 1024} KB free) while "
                                f"making {variant.name}: free some space or choose another --output-dir.") from error
         raise
+
+
+def choose_openvino_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
+    """What engine='openvino' loads when no variant is named: int8-openvino where shown to keep
+    accuracy (as choose_default decides for ONNX Runtime), else a float variant, which OpenVINO runs
+    in fp32 with the parity export checked on ONNX Runtime."""
+    checked = variants.get("int8-openvino")
+    if checked and checked["drop_interval"] is not None and checked["drop_interval"][1] <= max_drop:
+        return "int8-openvino"
+    if checked:
+        interval = checked["drop_interval"]
+        warnings.append("int8-openvino is kept but not OpenVINO's default: " + (
+            "its accuracy was not measured (pass --dataset)" if interval is None else
+            f"it loses {checked['drop_points']:.2f} points (95% interval {interval[0]:.2f} to {interval[1]:.2f}), "
+            f"a loss up to --max-drop {max_drop:g} is not shown"))
+    return next((name for name in ("optimized", "fp32") if name in variants), next(iter(variants)))
 
 
 def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:

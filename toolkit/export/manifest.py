@@ -22,7 +22,7 @@ def versions() -> dict:
 
 
 def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, input_names, max_length,
-                   failures) -> dict:
+                   failures, engine_defaults: dict | None = None) -> dict:
     """The bundle's self-description: everything the runtime and a reader need."""
     training = checkpoint.training or {}
     return {
@@ -49,6 +49,8 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
                         "reason": "no labelled evaluation data could be loaded; export with --dataset to measure"}),
         "variants": variants,
         "default_variant": default,
+        # What each engine loads when no variant is named (toolkit.runtime: load(..., engine=...)).
+        "engine_defaults": {"onnxruntime": default, **(engine_defaults or {})},
         "rejected": failures,
         "options": {"atol": cfg.atol, "max_drop": cfg.max_drop, "opset": cfg.opset, "quantize_for": cfg.quantize_for},
         "units": {"drop_points": "metric points lost against PyTorch on the evaluation rows (+ = loss); "

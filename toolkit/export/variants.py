@@ -150,6 +150,36 @@ def quantize_int8_static(build: Build, source: Path, target: Path) -> dict:
             "quantized_matmuls": count_weight_matmuls(source)}
 
 
+def quantize_int8_openvino(build: Build, source: Path, target: Path) -> dict:
+    """Int8 weights and activations as NNCF places them for transformers (QDQ), for OpenVINO to run.
+
+    NNCF's transformer preset quantizes every matrix product, attention's too, keeps the sensitive
+    ones (softmax, layer norm inputs) in float and corrects biases after rounding; OpenVINO runs the
+    result with int8 kernels throughout. On the MiniLM CoNLL checkpoint (AVX-512 VNNI Xeon, 2
+    threads) it kept F1 within the interval (0.8442 vs 0.8438) at 4.0 / 24.1 ms (batch 1 / 8 x 128)
+    against int8-dynamic's 6.4 / 34.7 ms on ONNX Runtime, where ONNX Runtime's own static recipe
+    lost 1.25 points. ONNX Runtime runs the same file slowly (19.5 ms): the runtime loads it only
+    with OpenVINO. `portable` turns on NNCF's overflow fix (7-bit weights, as int8-dynamic's
+    reduce_range) so that no AVX2 CPU saturates; VNNI/ARM targets keep full 8-bit weights."""
+    import nncf
+    import onnx
+    from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, OverflowFix
+
+    features = build.calibration or []
+    names = list(build.input_names)
+    full_range = build.quantize_for in FULL_RANGE_TARGETS
+    dataset = nncf.Dataset(features, lambda f: {n: np.asarray([f[n]], dtype=np.int64) for n in names})
+    overflow_fix = OverflowFix.DISABLE if full_range else OverflowFix.ENABLE
+    quantized = nncf.quantize(onnx.load(str(source)), dataset, model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=len(features),
+                              advanced_parameters=AdvancedQuantizationParameters(overflow_fix=overflow_fix))
+    onnx.save(quantized, str(target))
+    return {"tool": "nncf.quantize", "nncf": nncf.__version__, "source": "fp32", "format": "QDQ",
+            "model_type": "transformer", "target": build.quantize_for, "overflow_fix": overflow_fix.value,
+            "weights": "int8" if full_range else "int8 (7-bit range)", "activations": "int8 (calibrated)",
+            "calibration_examples": len(features), "engine": "openvino"}
+
+
 def embedding_tables(graph) -> list[str]:
     """Initializers read only by axis-0 Gathers: the embedding tables, and nothing a MatMul also reads."""
     from onnx import helper
@@ -231,6 +261,7 @@ class Variant:
     strict_parity: bool  # its logits must be within --atol of PyTorch's, else it is dropped
     cpu_rank: int | None  # preference as the default on CPU, fastest first; None: never the default
     make: Callable[[Build, Path | None, Path], dict]
+    engine: str = "onnxruntime"  # what checks it at export and runs it (toolkit/runtime/openvino.py)
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
@@ -240,5 +271,8 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("int8-static", "model_int8_static.onnx", "fp32", ("cpu",), False, 1, quantize_int8_static),
     # Opt-in (--compact): the smallest file, at a cost export measures; never chosen as the default.
     Variant("int8-compact", "model_int8_compact.onnx", "int8-dynamic", ("cpu",), False, None, quantize_embeddings),
+    # Opt-in (--openvino): OpenVINO's default (manifest `engine_defaults`); ONNX Runtime's never.
+    Variant("int8-openvino", "model_int8_openvino.onnx", "fp32", ("cpu",), False, None, quantize_int8_openvino,
+            "openvino"),
     Variant("fp16", "model_fp16.onnx", "optimized", ("cuda",), False, None, convert_fp16),
 )}

@@ -30,14 +30,14 @@ def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True
 
     Options: device ("cpu" | "cuda"), threads, providers, batch_size, stride (window overlap in
     tokens), io_binding (default: on for CUDA, off for the CPU), engine ("onnxruntime", or "openvino":
-    OpenVINO's CPU runtime on the same file, with the `[peers]` extra; fastest on the int8-static
-    variant, whose accuracy under OpenVINO `toolkit bench --peers openvino-int8` measures) and, for
-    NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
+    OpenVINO's CPU runtime, with the `[openvino]` extra; without a variant named it loads the bundle's
+    int8-openvino where export kept it as accurate; default: the engine the variant was made for)
+    and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
     reads the whole file once. The manifest is not signed: an app that pins a bundle passes the
     model file's `expected_sha256` (checked always).
     """
     bundle = load_bundle(bundle_dir)
-    chosen = choose_variant(bundle, variant, options.get("device", "cpu"))
+    chosen = choose_variant(bundle, variant, options.get("device", "cpu"), options.get("engine"))
     bundle.variant_path(chosen)
     if verify or expected_sha256:
         bundle.verify(chosen, expected_sha256)

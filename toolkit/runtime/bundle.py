@@ -71,6 +71,16 @@ class Bundle:
     def default_variant(self) -> str:
         return self.manifest["default_variant"]
 
+    def engine_of(self, variant: str) -> str:
+        """What the variant was made and checked for: "onnxruntime", or "openvino" (int8-openvino)."""
+        return self.variants.get(variant, {}).get("engine", "onnxruntime")
+
+    def default_for(self, engine: str) -> str:
+        """The variant an engine loads when none is named: the manifest's per-engine choice (int8-openvino
+        for OpenVINO, where it kept accuracy), else the default variant."""
+        chosen = (self.manifest.get("engine_defaults") or {}).get(engine)
+        return chosen if chosen in self.variants else self.default_variant
+
     @property
     def max_length(self) -> int:
         return self.manifest["max_length"]

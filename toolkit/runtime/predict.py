@@ -64,14 +64,26 @@ def check_whole(name: str, value, low: int, high: int | None = None) -> None:
         raise OptionError(f"{name}={value!r} is not allowed: expected a whole number {bound}.")
 
 
-def choose_variant(bundle: Bundle, variant: str | None = None, device: str = "cpu") -> str:
+def choose_variant(bundle: Bundle, variant: str | None = None, device: str = "cpu", engine: str | None = None) -> str:
     """The variant to load: the one named, else on CUDA the first of CUDA_VARIANTS the bundle has,
-    else the manifest's default."""
+    else the engine's default (the manifest's default for ONNX Runtime)."""
     if variant:
         return variant
     if device == "cuda":
         return next((name for name in CUDA_VARIANTS if name in bundle.variants), bundle.default_variant)
-    return bundle.default_variant
+    return bundle.default_for(engine or "onnxruntime")
+
+
+def choose_engine(bundle: Bundle, variant: str, engine: str | None) -> str:
+    """The engine named, else the one the variant was made and checked for. A variant made for
+    OpenVINO is refused on ONNX Runtime: its accuracy there was never checked (and it is slow)."""
+    if engine is not None:
+        check_choice("engine", engine, ENGINES)
+    made_for = bundle.engine_of(variant) if variant in bundle.variants else "onnxruntime"
+    if engine == "onnxruntime" and made_for != "onnxruntime":
+        raise OptionError(f"variant {variant!r} was made and checked for {made_for}: load it with engine="
+                          f"{made_for!r} (or leave engine out), or choose another variant.")
+    return engine or made_for
 
 
 def make_session(path: Path, device: str = "cpu", threads: int | None = None, providers=None):
@@ -125,18 +137,18 @@ class Predictor:
 
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
-                 session=None, io_binding: bool | None = None, engine: str = "onnxruntime"):
+                 session=None, io_binding: bool | None = None, engine: str | None = None):
         check_whole("stride", stride, 0)
-        check_choice("engine", engine, ENGINES)
-        if engine == "openvino" and (device != "cpu" or providers or io_binding):
-            raise OptionError("engine='openvino' runs on the CPU through OpenVINO's own runtime: leave device, "
-                              "providers and io_binding out, or use engine='onnxruntime'.")
         check_whole("batch_size", batch_size, 1)
         if not (io_binding is None or isinstance(io_binding, bool)):
             raise OptionError(f"io_binding={io_binding!r} is not allowed: expected True, False or None (the device's "
                               "default).")
         self.bundle = bundle
-        self.variant = choose_variant(bundle, variant, device)
+        self.variant = choose_variant(bundle, variant, device, engine)
+        engine = choose_engine(bundle, self.variant, engine)
+        if engine == "openvino" and (device != "cpu" or providers or io_binding):
+            raise OptionError("engine='openvino' runs on the CPU through OpenVINO's own runtime: leave device, "
+                              "providers and io_binding out, or use engine='onnxruntime'.")
         self.labels = bundle.labels
         self.max_length = bundle.max_length
         self.stride = stride

@@ -126,6 +126,10 @@ def merge_token_scores(length: int, windows: list[Window], scores: list[np.ndarr
     """One score row per token of a text, each from the window where it has the most context."""
     if not windows:
         return np.zeros((0, 0), dtype=np.float32)
+    if len(windows) == 1 and windows[0].first_token == 0:  # a short text, most of them: its one window is it
+        content = scores[0][windows[0].content]
+        if len(content) == length:
+            return np.asarray(content, dtype=np.float32)
     merged = np.zeros((length, scores[0].shape[-1]), dtype=np.float32)
     best_margin = np.full(length, -1)
     for window, window_scores in zip(windows, scores):

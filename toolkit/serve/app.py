@@ -37,7 +37,7 @@ class PredictBody(BaseModel):
 
 def create_app(bundle_dir: str | Path, variant: str | None = None, threads: int | None = None,
                max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS, limits: Limits = Limits(),
-               aggregation: str | None = None, engine: str = "onnxruntime"):
+               aggregation: str | None = None, engine: str | None = None):
     """Load a bundle (its sha256 checked) and return the FastAPI app that serves it with dynamic batching."""
     options = {"threads": threads, "engine": engine}
     if aggregation is not None:
@@ -45,7 +45,7 @@ def create_app(bundle_dir: str | Path, variant: str | None = None, threads: int 
     predictor = load(bundle_dir, variant=variant, verify=True, **options)
     metrics = Metrics()
     batcher = Batcher(predictor, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, metrics=metrics)
-    serving = {"backend": "uvicorn", "engine": engine, "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "run_size": RUN_SIZE}
+    serving = {"backend": "uvicorn", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "run_size": RUN_SIZE}
     return build_app(batcher, metrics, limits, serving)
 
 
@@ -73,7 +73,7 @@ def describe(predictor, serving: dict, limits: Limits) -> dict:
                      "tokenizers": tokenizers.__version__, "numpy": numpy.__version__,
                      "python": platform.python_version()},
         "exported_with": manifest.get("versions", {}),
-        "serving": {**serving, "providers": predictor.session.get_providers()},  # the engine, and "providers": what runs the model
+        "serving": {**serving, "engine": predictor.engine, "providers": predictor.session.get_providers()},
         "limits": {"max_body_bytes": limits.max_body_bytes, "max_texts": limits.max_texts,
                    "max_chars": limits.max_chars},
     }

@@ -59,7 +59,7 @@ def sigterm_is_a_clean_stop():
 def serve(bundle_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, variant: str | None = None,
           threads: int | None = None, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
           limits: Limits = Limits(), aggregation: str | None = None, log_level: str = "info",
-          engine: str = "onnxruntime") -> None:
+          engine: str | None = None) -> None:
     """Serve a bundle over HTTP until SIGTERM or Ctrl-C; in-flight requests are answered before it returns."""
     import uvicorn
 
