@@ -109,3 +109,22 @@ def test_export_without_nncf_names_the_extra(ner_checkpoint, tmp_path):
     assert run.returncode == 1 and "Traceback" not in run.stderr
     assert "nncf is not installed: pip install 'onnxbert-toolkit[openvino]'" in run.stderr
     assert not (tmp_path / "b").exists()
+
+
+def test_a_packaged_openvino_variant_requires_openvino(full_ner_bundle, tmp_path):
+    import zipfile
+
+    from toolkit.config import PackageConfig
+    from toolkit.package import package
+
+    wheels = {}
+    for variant in ("int8-dynamic", "int8-openvino"):
+        result = package(PackageConfig(bundle=full_ner_bundle, name=f"ner_{variant.replace('-', '_')}",
+                                       variant=variant, output_dir=tmp_path))
+        with zipfile.ZipFile(result.wheel_path) as wheel:
+            metadata = next(wheel.read(n).decode() for n in wheel.namelist() if n.endswith("METADATA"))
+            manifest = json.loads(next(wheel.read(n) for n in wheel.namelist() if n.endswith("manifest.json")))
+        wheels[variant] = [line.split(": ", 1)[1] for line in metadata.splitlines() if line.startswith("Requires-Dist")]
+        assert manifest["engine_defaults"] == {"onnxruntime": variant, "openvino": variant}
+    assert not any(r.startswith("openvino") for r in wheels["int8-dynamic"])
+    assert wheels["int8-openvino"] == wheels["int8-dynamic"] + ["openvino>=2026.4"]

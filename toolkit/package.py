@@ -28,6 +28,7 @@ import toolkit
 from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
 from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
+from toolkit.runtime.openvino import ENGINES
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
 VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
@@ -82,12 +83,18 @@ def runtime_files(name: str) -> dict[str, bytes]:
     return files
 
 
-def base_requirements() -> list[str]:
-    """The runtime's three libraries, as the toolkit's own base install pins them."""
+def base_requirements(engine: str = "onnxruntime") -> list[str]:
+    """The runtime's three libraries, as the toolkit's own base install pins them, and OpenVINO for a
+    variant made for it (as the [openvino] extra pins it; NNCF is for export only)."""
     from importlib.metadata import PackageNotFoundError, requires
 
     try:
-        return [r for r in requires(toolkit.DISTRIBUTION) or [] if "extra ==" not in r]
+        found = requires(toolkit.DISTRIBUTION) or []
+        base = [r for r in found if "extra ==" not in r]
+        if engine == "openvino":
+            base += [r.split(";")[0].strip() for r in found
+                     if 'extra == "openvino"' in r and r.replace(" ", "").startswith("openvino")]
+        return base
     except PackageNotFoundError:
         raise ToolkitError(f"the toolkit runs from a source tree that was never installed, so the runtime's "
                            f"requirements are unknown: pip install -e . (it installs {toolkit.DISTRIBUTION}), then "
@@ -116,6 +123,7 @@ def package(cfg: PackageConfig) -> PackageResult:
     manifest = dict(bundle.manifest)
     manifest["variants"] = {variant: bundle.variants[variant]}
     manifest["default_variant"] = variant
+    manifest["engine_defaults"] = dict.fromkeys(ENGINES, variant)
     card = (bundle.directory / "README.md").read_text(encoding="utf-8") if (bundle.directory / "README.md").is_file() \
         else f"# {cfg.name}\n"
     summary = f"{bundle.task} model ({manifest.get('model_type')}, {variant}) packaged by toolkit {toolkit.__version__}"
@@ -131,7 +139,7 @@ def package(cfg: PackageConfig) -> PackageResult:
     dist_info = f"{cfg.name}-{cfg.version}.dist-info"
     metadata = "\n".join([
         "Metadata-Version: 2.1", f"Name: {cfg.name}", f"Version: {cfg.version}", f"Summary: {summary}",
-        *[f"Requires-Dist: {r}" for r in base_requirements()], "Requires-Python: >=3.10",
+        *[f"Requires-Dist: {r}" for r in base_requirements(bundle.engine_of(variant))], "Requires-Python: >=3.10",
         "Description-Content-Type: text/markdown", "", card])
     files[f"{dist_info}/METADATA"] = metadata.encode()
     files[f"{dist_info}/WHEEL"] = (f"Wheel-Version: 1.0\nGenerator: toolkit {toolkit.__version__}\n"
