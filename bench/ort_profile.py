@@ -6,8 +6,9 @@
 Each variant gets a session with ONNX Runtime's own profiler on (2 threads, as `toolkit bench`),
 5 untimed calls, then --runs profiled calls on random tokens; the kernel times of each operator
 type are summed and divided by the calls. The profiler's own cost makes the totals a little higher
-than `toolkit bench`'s latency: read the split, not the sum. Beside each variant, PyTorch's eager
-model is timed on the same inputs (median), with torch.profiler's split by operator when --torch-ops.
+than `toolkit bench`'s latency: read the split, not the sum. Beside them, PyTorch's eager model is
+timed on the same inputs (median), then split by operator with torch.profiler (self time per call),
+and the attention implementation transformers chose for it is named.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def profile_onnx(path: Path, threads: int, batch: int, length: int, runs: int, v
 
 def time_torch(checkpoint: Path, model_class: str, threads: int, batch: int, length: int, runs: int,
                vocab_size: int) -> dict:
+    """PyTorch's median latency, then its own profiler's self time per operator over --runs calls."""
+    import torch
+
     from toolkit.backends import TorchBackend
 
     backend = TorchBackend(checkpoint, model_class, "cpu", threads)
@@ -69,7 +73,13 @@ def time_torch(checkpoint: Path, model_class: str, threads: int, batch: int, len
         started = time.perf_counter()
         call()
         times.append(1000 * (time.perf_counter() - started))
-    return {"p50_ms": round(statistics.median(times), 2)}
+    with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
+        for _ in range(runs):
+            call()
+    by_op = {event.key: event.self_cpu_time_total / 1000 / runs for event in profiler.key_averages()}
+    ranked = dict(sorted(((k, round(v, 3)) for k, v in by_op.items() if v >= 0.01), key=lambda kv: -kv[1]))
+    return {"p50_ms": round(statistics.median(times), 2), "self_ms_by_op": ranked,
+            "attention": getattr(backend.model.config, "_attn_implementation", None)}
 
 
 def main() -> None:

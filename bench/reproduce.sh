@@ -40,3 +40,25 @@ toolkit bench exports/bert-base-random --dataset "$data/conll2003" --batch-sizes
 # The embeddable runtime against transformers' pipeline: texts/s and peak memory.
 python bench/runtime_throughput.py exports/ner-minilm --variant int8-dynamic
 python bench/summarize.py
+
+# Issue 16: every variant (int8-openvino included) against the peers, on the three shapes; the int8
+# recipes tried; where the runtime's time goes; ONNX Runtime vs PyTorch operator by operator at 256.
+toolkit export runs/accuracy/protocol-ner --quantize --static --compact --openvino --output-dir exports/ner-all --overwrite
+toolkit bench exports/ner-all --peers all --output bench/results/ner-minilm-peers.json
+toolkit export runs/accuracy/protocol-sentiment --quantize --static --compact --openvino --output-dir exports/sentiment-all \
+    --overwrite
+toolkit bench exports/sentiment-all --peers all --output bench/results/sentiment-minilm-peers.json
+toolkit export runs/accuracy/protocol-sentiment --quantize --openvino --eval-size 5000 --output-dir exports/sentiment-5000 \
+    --overwrite  # is int8 within 0.5 points when 5,000 reviews are scored?
+toolkit export runs/bert-base-random --quantize --static --openvino --calibration-dataset "$data/conll2003" \
+    --dataset "$data/conll2003" --output-dir exports/bert-base-all --overwrite
+toolkit bench exports/bert-base-all --dataset "$data/conll2003" --peers all --runs 20 \
+    --output bench/results/bert-base-random-peers.json
+python bench/int8_recipes.py exports/ner-all --output bench/results/int8-recipes-ner.json
+for variant in int8-dynamic int8-openvino; do
+    python bench/runtime_throughput.py exports/ner-all --variant "$variant" --profile \
+        --output "bench/results/runtime-profile-$variant.json"
+    python bench/runtime_throughput.py exports/ner-all --variant "$variant" \
+        --output "bench/results/runtime-throughput-$variant.json"
+done
+python bench/ort_profile.py exports/sentiment-all --output bench/results/ort-profile-sentiment.json

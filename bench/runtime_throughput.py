@@ -124,11 +124,15 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--texts", type=int, default=3250)
     parser.add_argument("--profile", action="store_true", help="split the runtime's time into stages")
+    parser.add_argument("--output", type=Path, help="where the JSON goes (default: bench/results/"
+                        "runtime_throughput.json; with --profile, printed only)")
     parser.add_argument("--serve", choices=("runtime", "pipeline"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.profile:
         report = profile(str(args.bundle), args.variant, args.threads, args.texts)
         print(json.dumps(report, indent=2))
+        if args.output:
+            args.output.write_text(json.dumps(report, indent=2) + "\n")
         return
     if args.serve:
         path = str(args.bundle)
@@ -143,7 +147,7 @@ def main() -> None:
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         results.append(json.loads(output.strip().splitlines()[-1]))
         print(json.dumps(results[-1]))
-    out = Path(__file__).parent / "results" / "runtime_throughput.json"
+    out = args.output or Path(__file__).parent / "results" / "runtime_throughput.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
 

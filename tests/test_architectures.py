@@ -17,6 +17,10 @@ TEXTS = ["Angela  Merkel\tmet John Smith in   Paris .", "Café Müller in Nairob
          "  Reuters , Toyota and Siemens  ", "日本 Tokyo — Olga Petrova ✓",
          "Shares of Barclays fell 3 percent after Maria Garcia resigned .", "Talks between Airbus and NATO ended in Oslo."]
 GRAPH_TAKES_TOKEN_TYPES = {"bert", "electra", "albert"}
+# NNCF 3.4's ONNX backend cannot quantize two of them: it breaks the order of nodes inside DeBERTa's
+# If subgraphs (relative-position buckets), which ONNX Runtime then refuses while NNCF collects
+# statistics, and fails on ALBERT's shared layers (a tensor without a shape).
+NNCF_CANNOT = {"deberta-v2", "albert"}
 
 
 @pytest.fixture(scope="module", params=ARCHITECTURES)
@@ -35,7 +39,8 @@ def ner_flow(arch, base, ner_data, tmp_path_factory):
     # A high rate for 30 steps: the classifier then tags many tokens, so the comparisons below
     # compare real entities (a barely trained model tags everything O and proves nothing).
     run_train("ner", base, ner_data, root / "checkpoint", "--max_steps", 30, "--learning_rate", 5e-3)
-    bundle = export_bundle(root / "checkpoint", root / "bundle", quantize=True, static=True, calibration_size=8)
+    bundle = export_bundle(root / "checkpoint", root / "bundle", quantize=True, static=True, openvino=True,
+                           calibration_size=8)
     return root / "checkpoint", bundle
 
 
@@ -46,9 +51,10 @@ def sentiment_flow(arch, base, sentiment_data, tmp_path_factory):
     return root / "checkpoint", export_bundle(root / "checkpoint", root / "bundle", quantize=True)
 
 
-def check_bundle(arch, bundle):
+def check_bundle(arch, bundle, rejected=()):
     manifest = json.loads((bundle / "manifest.json").read_text())
-    assert set(manifest["variants"]) >= {"fp32", "optimized", "int8-dynamic"} and not manifest["rejected"]
+    assert set(manifest["variants"]) >= {"fp32", "optimized", "int8-dynamic"}
+    assert [r.split(" ")[0] for r in manifest["rejected"]] == list(rejected)
     for name in ("fp32", "optimized"):
         assert manifest["variants"][name]["parity"]["max_abs_diff"] <= 1e-4
     assert manifest["variants"]["int8-dynamic"]["parity"]["label_agreement"] >= 0.9
@@ -79,8 +85,14 @@ def test_ner_flow(arch, ner_flow):
     from transformers import AutoTokenizer, pipeline
 
     checkpoint, bundle = ner_flow
-    manifest = check_bundle(arch, bundle)
+    # Where NNCF cannot quantize the graph, the export says so in one line and keeps the others.
+    manifest = check_bundle(arch, bundle, rejected=("int8-openvino",) if arch in NNCF_CANNOT else ())
     assert "int8-static" in manifest["variants"]
+    # NNCF's int8 for OpenVINO, checked on OpenVINO
+    if arch not in NNCF_CANNOT:
+        openvino = manifest["variants"]["int8-openvino"]
+        assert openvino["provider_checked"] == "openvino-CPU" and openvino["parity"]["label_agreement"] >= 0.9
+        assert load(bundle, variant="int8-openvino").engine == "openvino"
     # Raw text reaches the model as training's pre-split words did (byte-level BPE: add_prefix_space).
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
     words = ["Angela", "Merkel", "met", "Emmanuel", "Macron", "in", "Paris", "."]

@@ -223,7 +223,19 @@ def export(cfg: ExportConfig) -> ExportResult:
                 continue
             path = staging / variant.file
             source = staging / VARIANTS[variant.source].file if variant.source else None
-            recipe = make_variant(variant, build, source, path)
+            try:
+                recipe = make_variant(variant, build, source, path)
+            except ToolkitError:
+                raise
+            except Exception as error:  # noqa: BLE001 - a quantizer that cannot handle this graph
+                if variant.source is None:
+                    raise  # without fp32 there is no bundle
+                # e.g. NNCF's ONNX backend on DeBERTa's or ALBERT's graphs: drop it, keep the others
+                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+                result.failures.append(f"{variant.name} not made: its quantizer cannot handle this "
+                                       f"{checkpoint.config.model_type} graph ({type(error).__name__}: {first_line})")
+                path.unlink(missing_ok=True)
+                continue
             backend = ENGINE_BACKENDS[variant.engine](variant.name, path, device=variant.devices[0])
             if variant.source is None:  # what the graph takes, not what the tokenizer gives, is fed from here on
                 build.input_names = backend.input_names

@@ -18,12 +18,24 @@ STRATEGIES = ("simple", "first", "average", "max")
 
 @dataclass(slots=True)  # one per token of every text: slots make them cheaper to build
 class Piece:
-    """One non-special token: its class scores, its characters, and whether it continues a word."""
+    """One non-special token: its class scores, its characters, and whether it continues a word.
+    `best`/`top` (its arg-max tag and that tag's score) may be given, computed for all of a text's
+    tokens in one numpy call: per piece, numpy's scalar calls cost more than the decoding itself."""
 
     scores: np.ndarray
     start: int
     end: int
     is_subword: bool
+    best: int = -1  # -1: not given, taken from `scores` when needed
+    top: float = 0.0
+
+
+def best_tag(piece: Piece) -> tuple[int, float]:
+    """The piece's arg-max tag id and its score."""
+    if piece.best < 0:
+        best = int(piece.scores.argmax())
+        return best, float(piece.scores[best])
+    return piece.best, piece.top
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -42,7 +54,7 @@ def split_tag(tag: str) -> tuple[str, str]:
 def word_tags(pieces: list[Piece], labels: tuple[str, ...], strategy: str) -> list[tuple[str, float, int, int]]:
     """(tag, score, start, end) per word for first/average/max, or per token for simple."""
     if strategy == "simple":
-        return [(labels[int(p.scores.argmax())], float(p.scores.max()), p.start, p.end) for p in pieces]
+        return [(labels[best], top, p.start, p.end) for p in pieces for best, top in (best_tag(p),)]
     words: list[list[Piece]] = []
     for piece in pieces:
         if words and piece.is_subword:
@@ -52,15 +64,16 @@ def word_tags(pieces: list[Piece], labels: tuple[str, ...], strategy: str) -> li
     tagged = []
     for word in words:
         if strategy == "first":
-            scores = word[0].scores
+            best, top = best_tag(word[0])
         elif strategy == "max":
-            scores = max(word, key=lambda p: p.scores.max()).scores
+            best, top = max((best_tag(p) for p in word), key=lambda tag: tag[1])  # ties: the first piece
         elif strategy == "average":
             scores = np.nanmean(np.stack([p.scores for p in word]), axis=0)
+            best = int(scores.argmax())
+            top = float(scores[best])
         else:
             raise ValueError(f"unknown aggregation strategy {strategy!r}: expected one of {STRATEGIES}")
-        best = int(scores.argmax())
-        tagged.append((labels[best], float(scores[best]), word[0].start, word[-1].end))
+        tagged.append((labels[best], top, word[0].start, word[-1].end))
     return tagged
 
 

@@ -271,8 +271,11 @@ class NerPredictor(Predictor):
         else:
             subword = [start > 0 and " " not in text[start - 1:start + 1] for start, _ in tokens.offsets]
         unknown = self.unknown_id
-        return [Piece(scores=row, start=start, end=end, is_subword=continues and token_id != unknown)
-                for row, (start, end), continues, token_id in zip(scores, tokens.offsets, subword, tokens.ids)]
+        best = scores.argmax(-1) if len(scores) else np.zeros(0, dtype=np.int64)
+        top = np.take_along_axis(scores, best[:, None], -1)[:, 0] if len(scores) else np.zeros(0)
+        return [Piece(row, start, end, continues and token_id != unknown, tag, score)
+                for row, (start, end), continues, token_id, tag, score in zip(
+                    scores, tokens.offsets, subword, tokens.ids, best.tolist(), top.tolist())]
 
 
 class SentimentPredictor(Predictor):
