@@ -228,9 +228,10 @@ def export(cfg: ExportConfig) -> ExportResult:
             except ToolkitError:
                 raise
             except Exception as error:  # noqa: BLE001 - a quantizer that cannot handle this graph
-                if variant.source is None:
-                    raise  # without fp32 there is no bundle
-                # e.g. NNCF's ONNX backend on DeBERTa's or ALBERT's graphs: drop it, keep the others
+                if variant.engine == "onnxruntime":
+                    raise  # ONNX Runtime's own makers handle every supported graph: a failure is a fault
+                # NNCF's ONNX backend cannot quantize some graphs (DeBERTa's, ALBERT's): drop the
+                # variant made for another engine, keep the others
                 first_line = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
                 result.failures.append(f"{variant.name} not made: its quantizer cannot handle this "
                                        f"{checkpoint.config.model_type} graph ({type(error).__name__}: {first_line})")
