@@ -14,7 +14,10 @@ machine. Recipes:
   attention runs as ONNX Runtime's QAttention kernel;
 - `fused, MatMul only`: the optimized graph, attention left in fp32;
 - `fused + QAttention, keep last layer fp32`: as above, with the last layer's and the classifier's
-  MatMuls left in fp32 (the layers nearest the labels are the most sensitive).
+  MatMuls left in fp32 (the layers nearest the labels are the most sensitive);
+- `MatMulNBits 8-bit` / `4-bit`: ONNX Runtime's weight-only block quantizer (block 32, accuracy
+  level 4: int8 compute), where its module's dependency onnx_ir is installed;
+- `NNCF int8` on ONNX Runtime and on OpenVINO: the bundle's int8-openvino file where it has one.
 """
 
 from __future__ import annotations
@@ -53,6 +56,18 @@ def recipes(bundle, workdir: Path) -> dict[str, Path]:
                          # the fused ops are in Microsoft's domain, which shape inference cannot type
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
         made[name] = target
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError:  # it needs onnx_ir, which onnxruntime does not install
+        print("MatMulNBits skipped: pip install onnx_ir to try it", flush=True)
+    else:
+        for bits in (8, 4):
+            quantizer = MatMulNBitsQuantizer(onnx.load(str(optimized)), bits=bits, block_size=32, is_symmetric=True,
+                                             accuracy_level=4)
+            quantizer.process()
+            target = workdir / f"nbits{bits}.onnx"
+            quantizer.model.save_model_to_file(str(target), use_external_data_format=False)
+            made[f"MatMulNBits {bits}-bit"] = target
     return made
 
 
@@ -85,6 +100,7 @@ def main() -> None:
     from toolkit.checkpoint import evaluation_set, inspect_checkpoint
     from toolkit.runtime.bundle import load_bundle
     from toolkit.runtime.cpu import cpu_flags
+    from toolkit.runtime.openvino import OpenVinoSession
     from toolkit.runtime.predict import make_session
     from toolkit.scoring import collect_logits, drop_interval, score
 
@@ -98,8 +114,13 @@ def main() -> None:
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        for name, path in recipes(bundle, Path(workdir)).items():
-            session = make_session(path, "cpu", args.threads)
+        runs = [(name, path, "onnxruntime") for name, path in recipes(bundle, Path(workdir)).items()]
+        if "int8-openvino" in bundle.variants:
+            runs += [("NNCF int8 (int8-openvino)", bundle.variant_path("int8-openvino"), engine)
+                     for engine in ("onnxruntime", "openvino")]
+        for name, path, engine in runs:
+            session = (make_session(path, "cpu", args.threads) if engine == "onnxruntime"
+                       else OpenVinoSession(path, args.threads))
             names = [i.name for i in session.get_inputs()]
             logits = collect_logits(lambda a: session.run(["logits"], a)[0], evaluation.features, 32, names)
             value = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)[metric]
@@ -107,7 +128,7 @@ def main() -> None:
             for node in onnx.load(str(path), load_external_data=False).graph.node:
                 if node.op_type in ("QAttention", "Attention", "MatMulInteger", "DynamicQuantizeMatMul", "MatMul"):
                     ops[node.op_type] = ops.get(node.op_type, 0) + 1
-            rows.append({"recipe": name, metric: round(value, 4), "points_lost": round(100 * (base - value), 2),
+            rows.append({"recipe": name, "engine": engine, metric: round(value, 4), "points_lost": round(100 * (base - value), 2),
                          "interval": drop_interval(checkpoint.task, reference, logits, evaluation.features,
                                                    checkpoint.labels, checkpoint.decoding),
                          "b1_ms": latency(session, names, vocab_size, 1, 128, args.runs),
