@@ -4,7 +4,8 @@
     python bench/runtime_throughput.py exports/ner-minilm --profile   # where the runtime's time goes
 
 Each side runs in its own fresh process (so peak memory is that side's alone): load the model,
-answer the CoNLL-2003 validation sentences (../shared/data) in batches of 32, report texts/s and
+answer the CoNLL-2003 validation sentences (../shared/data) in batches of 32, twice, report texts/s
+of each pass (the first meets every batch shape anew; OpenVINO prepares kernels per new shape) and
 peak resident memory. Both use the same thread count.
 
 --profile answers the same sentences with the runtime alone and splits its wall time into stages
@@ -50,11 +51,14 @@ def serve(kind: str, path: str, variant: str | None, threads: int, limit: int) -
     load_s = time.perf_counter() - started
     inputs = texts(limit)
     answer(inputs[:64])  # warm-up
-    started = time.perf_counter()
-    answer(inputs)
-    seconds = time.perf_counter() - started
+    passes = []
+    for _ in range(2):  # the second pass meets batch shapes seen before, as a long-running service does
+        started = time.perf_counter()
+        answer(inputs)
+        passes.append(len(inputs) / (time.perf_counter() - started))
     return {"kind": kind, "model": path, "variant": variant, "texts": len(inputs), "threads": threads,
-            "load_s": round(load_s, 2), "texts_per_s": round(len(inputs) / seconds, 1),
+            "load_s": round(load_s, 2), "texts_per_s": round(passes[0], 1),
+            "texts_per_s_second_pass": round(passes[1], 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "modules_loaded": {m: m in sys.modules for m in ("torch", "transformers")}}
 

@@ -116,3 +116,16 @@ def test_the_service_runs_on_openvino_when_asked(ner_bundle, capsys):
         [(e["entity"], e["start"], e["end"]) for e in a] for a in answers["onnxruntime"]]
     error = cli_error(capsys, "serve", str(ner_bundle), "--engine", "openvino", "--ray")
     assert "--engine openvino serves from this process only" in error
+
+
+def test_threads_share_one_openvino_predictor(ner_bundle):
+    pytest.importorskip("openvino")
+    from concurrent.futures import ThreadPoolExecutor
+
+    predictor = load(ner_bundle, variant="fp32", engine="openvino")
+    texts = [TEXTS[i % 3] + " " + "x" * (i % 5) for i in range(24)]
+    alone = [predictor(t) for t in texts]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(predictor, texts))
+    assert together == alone and sum(map(len, alone)) > 0
+    assert predictor.session._requests.request is not None  # this thread kept its infer request
