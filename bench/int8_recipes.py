@@ -24,12 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
-
-import numpy as np
 
 
 def recipes(bundle, workdir: Path) -> dict[str, Path]:
@@ -72,18 +68,11 @@ def recipes(bundle, workdir: Path) -> dict[str, Path]:
 
 
 def latency(session, input_names, vocab_size: int, batch: int, length: int, runs: int) -> float:
-    rng = np.random.default_rng(0)
-    ids = rng.integers(1000, vocab_size, size=(batch, length), dtype=np.int64)
-    arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-    feeds = {n: arrays[n] for n in input_names}
-    for _ in range(5):
-        session.run(["logits"], feeds)
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        session.run(["logits"], feeds)
-        times.append(1000 * (time.perf_counter() - started))
-    return round(statistics.median(times), 2)
+    """Median milliseconds of a session call on `toolkit bench`'s synthetic inputs, after 5 warm-up calls."""
+    from toolkit.bench.latency import percentiles, synthetic_inputs, time_calls
+
+    feeds = synthetic_inputs(batch, length, vocab_size, input_names)
+    return round(percentiles(time_calls(lambda: session.run(["logits"], feeds), 5, runs))["p50_ms"], 2)
 
 
 def main() -> None:

@@ -15,18 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
+from toolkit.bench.latency import percentiles, synthetic_inputs, time_calls
 
-
-def inputs(names, vocab_size: int, batch: int, length: int) -> dict[str, np.ndarray]:
-    ids = np.random.default_rng(0).integers(1000, vocab_size, size=(batch, length), dtype=np.int64)
-    arrays = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
-    return {n: arrays[n] for n in names}
+WARMUP = 5  # untimed calls before each timing
 
 
 def profile_onnx(path: Path, threads: int, batch: int, length: int, runs: int, vocab_size: int) -> dict:
@@ -38,23 +32,17 @@ def profile_onnx(path: Path, threads: int, batch: int, length: int, runs: int, v
         options.enable_profiling = True
         options.profile_file_prefix = str(Path(workdir) / "profile")
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        feeds = inputs([i.name for i in session.get_inputs()], vocab_size, batch, length)
-        for _ in range(5):
-            session.run(["logits"], feeds)
-        times = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            session.run(["logits"], feeds)
-            times.append(1000 * (time.perf_counter() - started))
+        feeds = synthetic_inputs(batch, length, vocab_size, [i.name for i in session.get_inputs()])
+        times = time_calls(lambda: session.run(["logits"], feeds), WARMUP, runs)
         events = json.loads(Path(session.end_profiling()).read_text())
     by_op: dict[str, float] = {}
-    calls = 5 + runs
+    calls = WARMUP + runs
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
             op = event["args"].get("op_name", "?")
             by_op[op] = by_op.get(op, 0.0) + event["dur"] / 1000 / calls
     ranked = dict(sorted(((k, round(v, 3)) for k, v in by_op.items()), key=lambda kv: -kv[1]))
-    return {"p50_ms": round(statistics.median(times), 2), "kernel_ms_by_op": ranked}
+    return {"p50_ms": round(percentiles(times)["p50_ms"], 2), "kernel_ms_by_op": ranked}
 
 
 def time_torch(checkpoint: Path, model_class: str, threads: int, batch: int, length: int, runs: int,
@@ -65,20 +53,14 @@ def time_torch(checkpoint: Path, model_class: str, threads: int, batch: int, len
     from toolkit.backends import TorchBackend
 
     backend = TorchBackend(checkpoint, model_class, "cpu", threads)
-    call = backend.timed_call(inputs(backend.input_names, vocab_size, batch, length))
-    for _ in range(5):
-        call()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        call()
-        times.append(1000 * (time.perf_counter() - started))
+    call = backend.timed_call(synthetic_inputs(batch, length, vocab_size, backend.input_names))
+    times = time_calls(call, WARMUP, runs)
     with torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) as profiler:
         for _ in range(runs):
             call()
     by_op = {event.key: event.self_cpu_time_total / 1000 / runs for event in profiler.key_averages()}
     ranked = dict(sorted(((k, round(v, 3)) for k, v in by_op.items() if v >= 0.01), key=lambda kv: -kv[1]))
-    return {"p50_ms": round(statistics.median(times), 2), "self_ms_by_op": ranked,
+    return {"p50_ms": round(percentiles(times)["p50_ms"], 2), "self_ms_by_op": ranked,
             "attention": getattr(backend.model.config, "_attn_implementation", None)}
 
 
