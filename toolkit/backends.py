@@ -122,10 +122,6 @@ class OpenVinoBackend:
         self.name = name
         self.device = device
         self.session = OpenVinoSession(path, threads)
-        # One infer request, made once, for logits and timing: the runtime makes one per call (threads
-        # may share its session), which costs microseconds next to milliseconds of inference.
-        self.request = self.session.compiled.create_infer_request()
-        self.output = self.session.compiled.output("logits")
         self.input_names = self.session.input_names
         self.providers = self.session.get_providers()
 
@@ -133,14 +129,14 @@ class OpenVinoBackend:
         return [SessionInput(n) for n in self.input_names]
 
     def logits(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
-        return np.array(self.request.infer({n: arrays[n] for n in self.input_names})[self.output])
+        return self.run(["logits"], arrays)[0]
 
     def run(self, output_names, feeds):
-        return [self.logits(feeds)]
+        return self.session.run(output_names, feeds)
 
     def timed_call(self, arrays: dict[str, np.ndarray]):
         feeds = {n: arrays[n] for n in self.input_names}
-        return lambda: self.request.infer(feeds)
+        return lambda: self.session.run(["logits"], feeds)  # as the runtime calls it: its infer request kept
 
     def synchronize(self) -> None:
         return None  # infer() returns when the outputs are ready

@@ -42,7 +42,6 @@ FALLBACK_TEXTS = [
     "wooden, although the music was fine. " * 6,
 ]
 EVAL_BATCH_SIZE = 16
-CALIBRATED = ("int8-static", "int8-openvino")  # the variants whose activation ranges come from training data
 # What export writes into a bundle: --overwrite replaces a folder holding nothing else.
 BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
                          r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
@@ -196,7 +195,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                          f"{MIN_MAX_LENGTH} (special tokens and some text): retrain with a larger --max-length.")
     # Everything that can fail on the user's input is read before the first file is written.
     calibration = (calibration_features(checkpoint, cfg, tokenizer)
-                   if any(VARIANTS[name] in to_build for name in CALIBRATED) else None)
+                   if any(variant.calibrated for variant in to_build) else None)
     evaluation = evaluation_set(checkpoint, tokenizer, max_length, dataset=cfg.dataset, split=cfg.split,
                                 eval_size=cfg.eval_size)
     if evaluation is not None:
@@ -291,12 +290,18 @@ def make_variant(variant: Variant, build: Build, source: Path | None, target: Pa
         raise
 
 
+def shown_to_keep_accuracy(checked: dict, max_drop: float) -> bool:
+    """A quantized variant may be a default only when the upper end of its 95% drop interval is
+    within `max_drop` points (never when its accuracy was not measured)."""
+    return checked["drop_interval"] is not None and checked["drop_interval"][1] <= max_drop
+
+
 def choose_openvino_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
     """What engine='openvino' loads when no variant is named: int8-openvino where shown to keep
     accuracy (as choose_default decides for ONNX Runtime), else a float variant, which OpenVINO runs
     in fp32 with the parity export checked on ONNX Runtime."""
     checked = variants.get("int8-openvino")
-    if checked and checked["drop_interval"] is not None and checked["drop_interval"][1] <= max_drop:
+    if checked and shown_to_keep_accuracy(checked, max_drop):
         return "int8-openvino"
     if checked:
         interval = checked["drop_interval"]
@@ -314,18 +319,16 @@ def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
                     key=lambda v: v.cpu_rank)
     for variant in ranked:
         checked = variants[variant.name]
-        if variant.strict_parity:
+        if variant.strict_parity or shown_to_keep_accuracy(checked, max_drop):
             return variant.name
         if checked["drop_interval"] is None:
             warnings.append(f"{variant.name}'s accuracy was not measured (no labelled evaluation data; pass "
                             "--dataset): it is kept in the bundle but not made the default")
-        elif checked["drop_interval"][1] > max_drop:
+        else:
             low, high = checked["drop_interval"]
             warnings.append(f"{variant.name} loses {checked['drop_points']:.2f} points (95% interval {low:.2f} to "
                             f"{high:.2f}); a loss up to --max-drop {max_drop:g} is not shown, so it is kept in the "
                             "bundle but not made the default")
-        else:
-            return variant.name
     fallback = next(iter(variants))
     warnings.append(f"{fallback} is the default only because no variant shown to keep accuracy was kept")
     return fallback

@@ -262,17 +262,19 @@ class Variant:
     cpu_rank: int | None  # preference as the default on CPU, fastest first; None: never the default
     make: Callable[[Build, Path | None, Path], dict]
     engine: str = "onnxruntime"  # what checks it at export and runs it (toolkit/runtime/openvino.py)
+    calibrated: bool = False  # its activation ranges come from training rows (Build.calibration)
 
 
 VARIANTS: dict[str, Variant] = {v.name: v for v in (
     Variant("fp32", "model.onnx", None, ("cpu", "cuda"), True, 3, export_fp32),
     Variant("optimized", "model_optimized.onnx", "fp32", ("cpu", "cuda"), True, 2, optimize),
     Variant("int8-dynamic", "model_int8_dynamic.onnx", "fp32", ("cpu",), False, 0, quantize_int8_dynamic),
-    Variant("int8-static", "model_int8_static.onnx", "fp32", ("cpu",), False, 1, quantize_int8_static),
+    Variant("int8-static", "model_int8_static.onnx", "fp32", ("cpu",), False, 1, quantize_int8_static,
+            calibrated=True),
     # Opt-in (--compact): the smallest file, at a cost export measures; never chosen as the default.
     Variant("int8-compact", "model_int8_compact.onnx", "int8-dynamic", ("cpu",), False, None, quantize_embeddings),
     # Opt-in (--openvino): OpenVINO's default (manifest `engine_defaults`); ONNX Runtime's never.
     Variant("int8-openvino", "model_int8_openvino.onnx", "fp32", ("cpu",), False, None, quantize_int8_openvino,
-            "openvino"),
+            "openvino", calibrated=True),
     Variant("fp16", "model_fp16.onnx", "optimized", ("cuda",), False, None, convert_fp16),
 )}

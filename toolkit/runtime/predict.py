@@ -153,20 +153,10 @@ class Predictor:
         self.max_length = bundle.max_length
         self.stride = stride
         self.batch_size = batch_size
-        # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors;
-        # used as given. A session made here runs through IO binding on CUDA (`io_binding`'s default),
-        # as `toolkit bench --device cuda` times it; on the CPU only when asked.
         self.engine = engine
-        if session is None and engine == "openvino":
-            if threads is not None:
-                check_whole("threads", threads, 1, 4 * (os.cpu_count() or 1))
-            session = OpenVinoSession(bundle.variant_path(self.variant), threads)
-        self.session = session or make_session(bundle.variant_path(self.variant), device, threads, providers)
-        if session is None and (device == "cuda" if io_binding is None else io_binding):
-            self.session = BoundSession(self.session, device)
-        if device == "cpu" and session is None:  # the int8 recipes' CPU targets are ONNX Runtime's kernels
-            recipe = bundle.variants[self.variant].get("recipe") or {}
-            warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
+        # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors;
+        # used as given.
+        self.session = session or self._open_session(device, threads, providers, io_binding)
         self.input_names = [i.name for i in self.session.get_inputs()]
         outputs = self.session.get_outputs() if hasattr(self.session, "get_outputs") else []
         classes = outputs[0].shape[-1] if outputs and outputs[0].shape else None
@@ -177,6 +167,23 @@ class Predictor:
         self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
+
+    def _open_session(self, device: str, threads: int | None, providers, io_binding: bool | None):
+        """The chosen variant's session on the chosen engine. An ONNX Runtime one runs through IO
+        binding on CUDA (`io_binding`'s default), as `toolkit bench --device cuda` times it; on the
+        CPU only when asked."""
+        path = self.bundle.variant_path(self.variant)
+        if self.engine == "openvino":
+            if threads is not None:
+                check_whole("threads", threads, 1, 4 * (os.cpu_count() or 1))
+            return OpenVinoSession(path, threads)
+        session = make_session(path, device, threads, providers)
+        if device == "cpu":  # the int8 recipes' CPU targets are ONNX Runtime's kernels
+            recipe = self.bundle.variants[self.variant].get("recipe") or {}
+            warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
+        if device == "cuda" if io_binding is None else io_binding:
+            session = BoundSession(session, device)
+        return session
 
     def _window_scores(self, tokenized, batch_size: int, head_tail: bool = False):
         """Run every window of every text; returns windows and their per-window logits."""
