@@ -31,6 +31,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from toolkit.serve.server import wait_until_ready
+
 CONLL_VALIDATION = Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003" / "validation.parquet"
 RESULTS = Path(__file__).parent / "results" / "serve_load.json"
 
@@ -110,22 +112,6 @@ async def load_http(url: str, texts: list[str], clients: int, requests: int) -> 
         return latencies, time.perf_counter() - started, errors
 
 
-def wait_ready(url: str, process: subprocess.Popen | None = None, timeout: float = 120) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"the server exited: {process.stderr.read()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{url} was not ready in {timeout} s")
-
-
 def uvicorn_load(bundle: Path, texts: list[str], clients: int, requests: int, max_batch_size: int,
                  threads: int) -> dict:
     port = free_port()
@@ -134,7 +120,7 @@ def uvicorn_load(bundle: Path, texts: list[str], clients: int, requests: int, ma
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
-        wait_ready(url, process)
+        wait_until_ready(url, process, timeout=120, interval=0.3)
         latencies, seconds, errors = asyncio.run(load_http(url, texts, clients, requests))
         batches = batch_sizes(url)
     finally:
@@ -164,7 +150,7 @@ def ray_serve_load(bundle: Path, texts: list[str], clients: int, requests: int) 
 
     url = deploy_ray(bundle, replicas=2, port=free_port(), threads=1, max_batch_size=32, max_wait_ms=5)
     try:
-        wait_ready(url)
+        wait_until_ready(url, timeout=120, interval=0.3)
         latencies, seconds, errors = asyncio.run(load_http(url, texts, clients, requests))
     finally:
         serve.delete(APP_NAME)

@@ -78,7 +78,7 @@ def test_serve_ray_stops_cleanly_on_sigterm(ner_bundle):
     import sys
     import textwrap
 
-    from tests.serve.test_server import wait_ready
+    from toolkit.serve.server import wait_until_ready
 
     port = free_port()
     code = textwrap.dedent(f"""
@@ -88,7 +88,7 @@ def test_serve_ray_stops_cleanly_on_sigterm(ner_bundle):
     """)
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_ready(process, f"http://127.0.0.1:{port}", timeout=120)
+        wait_until_ready(f"http://127.0.0.1:{port}", process, timeout=120)
         answer = httpx.post(f"http://127.0.0.1:{port}/v1/predict", json={"text": TEXTS[0]}).json()
         assert answer == {"answer": load(ner_bundle)(TEXTS[0])}
         process.send_signal(signal.SIGTERM)

@@ -19,31 +19,17 @@ from tests.serve.conftest import free_port
 from tests.serve.test_app import metric
 from toolkit.errors import ToolkitError
 from toolkit.runtime import load
-from toolkit.serve.server import serve
+from toolkit.serve.server import serve, wait_until_ready
 
 SENTENCE = "Angela Merkel met John Smith in Paris ."
 
 
 def start_server(bundle, port: int, **options) -> subprocess.Popen:
     code = textwrap.dedent(f"""
-        from toolkit.serve.server import serve
+        from toolkit.serve.server import serve, wait_until_ready
         serve({str(bundle)!r}, host="127.0.0.1", port={port}, **{options!r})
     """)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_ready(process: subprocess.Popen, url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}: {process.stderr.read()}")
-        try:
-            if httpx.get(f"{url}/ready", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("the server was not ready in time")
 
 
 @contextlib.contextmanager
@@ -53,7 +39,7 @@ def running_server(bundle, **options):
     url = f"http://127.0.0.1:{port}"
     process = start_server(bundle, port, **options)
     try:
-        wait_ready(process, url)
+        wait_until_ready(url, process)
         yield process, url
     finally:
         if process.poll() is None:
@@ -123,3 +109,15 @@ def test_batching_off_answers_each_text_as_the_runtime_does_alone(ner_bundle):
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=30)
     assert process.returncode == 0
+
+
+def test_waiting_for_a_server_ends_when_it_exits_or_times_out():
+    port = free_port()
+    dead = subprocess.Popen([sys.executable, "-c", "import sys; sys.stderr.write('no model'); sys.exit(3)"],
+                            stderr=subprocess.PIPE, text=True)
+    with pytest.raises(ToolkitError, match="exited with 3: no model"):
+        wait_until_ready(f"http://127.0.0.1:{port}", dead, timeout=30)
+    started = time.monotonic()
+    with pytest.raises(ToolkitError, match="was not ready in 0.5 s"):
+        wait_until_ready(f"http://127.0.0.1:{port}", timeout=0.5)
+    assert time.monotonic() - started < 5

@@ -6,12 +6,33 @@ import errno
 import logging
 import signal
 import socket
+import time
+import urllib.error
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS
 from toolkit.serve.limits import Limits
+
+
+def wait_until_ready(url: str, process=None, timeout: float = 60, interval: float = 0.2) -> None:
+    """Poll `url`/ready until the service answers 200 (loaded, verified, warmed up). `process`, the
+    server's subprocess.Popen where the caller started one, ends the wait early when it exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            errors = process.stderr.read() if process.stderr else ""
+            raise ToolkitError(f"the server exited with {process.returncode}: {errors}")
+        try:
+            with urllib.request.urlopen(f"{url}/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass  # not listening yet, or 503 while it warms up
+        time.sleep(interval)
+    raise ToolkitError(f"{url} was not ready in {timeout:g} s")
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
