@@ -19,6 +19,7 @@ import numpy as np
 import toolkit
 from toolkit.backends import OpenVinoBackend, TorchBackend
 from toolkit.errors import ToolkitError
+from toolkit.runtime.openvino import installed
 
 EXTRA = f"pip install '{toolkit.DISTRIBUTION}[peers]'"
 
@@ -177,11 +178,7 @@ def pick_peers(names: list[str] | None, bundle, device: str, notes: list[str]) -
         if reason:
             notes.append(f"{name} skipped: {reason}")
             continue
-        if peer.needs:
-            try:
-                __import__(peer.needs)
-            except ImportError as error:
-                raise ToolkitError(f"--peers {name} needs the {peer.needs} package, which is not installed: "
-                                   f"{EXTRA}.") from error
+        if peer.needs and not installed(peer.needs):
+            raise ToolkitError(f"--peers {name} needs the {peer.needs} package, which is not installed: {EXTRA}.")
         chosen.append(peer)
     return chosen
