@@ -118,7 +118,7 @@ def measure_latency(backend, cfg: BenchConfig, vocab_size: int, max_length: int,
 
 def end_to_end(bundle, backend, texts: list[str]) -> dict:
     """Raw text in, answers out, through the runtime's predictor with this backend's model."""
-    predictor = PREDICTORS[bundle.manifest["decode"]](bundle, session=backend, batch_size=EVAL_BATCH_SIZE)
+    predictor = PREDICTORS[bundle.kind](bundle, session=backend, batch_size=EVAL_BATCH_SIZE)
     setup_before = getattr(backend, "setup_s", 0.0)
     started = time.perf_counter()
     predictor(texts)

@@ -16,13 +16,14 @@ from toolkit.errors import DataError
 from toolkit.evaluation import ner, sentiment
 from toolkit.evaluation.differences import compare
 from toolkit.evaluation.targets import PYTORCH, open_target
+from toolkit.runtime.answers import ENTITIES, LABEL
 from toolkit.scoring import collect_logits, majority_baseline
 from toolkit.tasks.ner import IGNORE
 
 log = logging.getLogger(__name__)
 
 EVAL_BATCH_SIZE = 32  # as bench: int8-dynamic's answers move slightly with batch composition
-ANALYSES = {"entities": ner.analyse, "label": sentiment.analyse}  # by the task's kind of answer
+ANALYSES = {ENTITIES: ner.analyse, LABEL: sentiment.analyse}  # by the task's kind of answer
 
 
 @dataclass
@@ -30,6 +31,7 @@ class EvaluationReport:
     model_dir: str
     kind: str  # "checkpoint" | "bundle"
     task: str
+    answer_kind: str  # toolkit.runtime.answers: which analysis and report sections apply
     labels: list[str]
     decoding: str
     subject: str  # the model whose mistakes are analysed: "pytorch" or a variant
@@ -84,7 +86,7 @@ def evaluate(cfg: EvaluateConfig) -> EvaluationReport:
         notes.append("the evaluation rows differ from those the model was evaluated on when it was made: the data "
                      "changed since, so the numbers are not comparable with the recorded ones")
     task, labels = checkpoint.task, checkpoint.labels
-    analyse = ANALYSES[task.decode]
+    analyse = ANALYSES[task.answer_kind]
     analyses, baseline = {}, None
     for name, make in target.models.items():
         log.info("evaluating %s on %d examples", name, len(evaluation.texts))
@@ -97,7 +99,8 @@ def evaluate(cfg: EvaluateConfig) -> EvaluationReport:
                    if reference is not None and name != PYTORCH]
     subject = analyses[target.subject]
     return EvaluationReport(
-        model_dir=str(cfg.model_dir), kind=target.kind, task=task.name, labels=list(labels),
+        model_dir=str(cfg.model_dir), kind=target.kind, task=task.name, answer_kind=task.answer_kind.name,
+        labels=list(labels),
         decoding=checkpoint.decoding, subject=target.subject,
         reference=str(target.reference) if target.reference else None, evaluation=evaluation.description,
         metrics=subject.metrics, baseline=baseline, details=subject.details, differences=differences, notes=notes,

@@ -28,7 +28,7 @@ def build_manifest(checkpoint, cfg, variants, default, evaluation, baseline, inp
     return {
         "format_version": FORMAT_VERSION,
         "task": checkpoint.task.name,
-        "decode": checkpoint.task.decode,
+        "decode": checkpoint.task.answer_kind.name,
         "decoding": checkpoint.decoding,
         "truncation": checkpoint.truncation,
         "pooling": pooling_of(checkpoint.config),  # informative: the graph pools by itself

@@ -41,4 +41,4 @@ def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True
     bundle.variant_path(chosen)
     if verify or expected_sha256:
         bundle.verify(chosen, expected_sha256)
-    return PREDICTORS[bundle.manifest["decode"]](bundle, variant=chosen, **options)
+    return PREDICTORS[bundle.kind](bundle, variant=chosen, **options)

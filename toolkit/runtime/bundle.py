@@ -14,12 +14,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from toolkit.runtime.answers import KINDS, AnswerKind
 from toolkit.runtime.errors import BundleError
 
 MANIFEST_FILE = "manifest.json"
 FORMAT_VERSION = 1
 TOKENIZER_FILE = "tokenizer.json"
-DECODES = ("entities", "label")  # the answer kinds the runtime has predictors for
 MIN_MAX_LENGTH = 8  # room for the special tokens and a few content tokens per window
 
 
@@ -58,6 +58,11 @@ class Bundle:
     @property
     def task(self) -> str:
         return self.manifest["task"]
+
+    @property
+    def kind(self) -> AnswerKind:
+        """What the bundle's predictor answers (the manifest's `decode`)."""
+        return KINDS[self.manifest["decode"]]
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -117,8 +122,8 @@ def check_manifest(directory: Path, manifest) -> list[str]:
     if not isinstance(manifest, dict):
         return [f"expected a JSON object, found {type(manifest).__name__}"]
     problems = []
-    if manifest.get("decode") not in DECODES:
-        problems.append(f"decode must be one of {', '.join(DECODES)}, found {manifest.get('decode')!r}")
+    if manifest.get("decode") not in KINDS:
+        problems.append(f"decode must be one of {', '.join(KINDS)}, found {manifest.get('decode')!r}")
     labels = manifest.get("labels")
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) and x for x in labels):
         problems.append(f"labels must be a list of at least two names, found {labels!r}")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from toolkit.runtime.answers import ENTITIES, LABEL, AnswerKind
 from toolkit.runtime.binding import BoundSession
 from toolkit.runtime.bio import DECODINGS, decode_tag_sequences
 from toolkit.runtime.bundle import Bundle
@@ -135,6 +136,8 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
 class Predictor:
     """Shared machinery: the session, tokenizer, windowing and length-sorted batching."""
 
+    kind: AnswerKind  # what each subclass answers
+
     def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
                  session=None, io_binding: bool | None = None, engine: str | None = None):
@@ -235,6 +238,8 @@ def token_probabilities(merged: list[np.ndarray], paths: list[np.ndarray] | None
 class NerPredictor(Predictor):
     """Entities with character offsets into the original text."""
 
+    kind = ENTITIES
+
     def __init__(self, bundle: Bundle, aggregation: str = "first", decoding: str | None = None, **options):
         super().__init__(bundle, **options)
         check_choice("aggregation", aggregation, STRATEGIES)
@@ -290,6 +295,8 @@ class SentimentPredictor(Predictor):
     probabilities of overlapping windows; "head+tail" reads the start and end, as a model trained
     with --truncation head+tail saw them (the manifest's choice is the default)."""
 
+    kind = LABEL
+
     def __init__(self, bundle: Bundle, long_texts: str | None = None, **options):
         super().__init__(bundle, **options)
         self.long_texts = long_texts or ("head+tail" if bundle.manifest.get("truncation") == "head+tail"
@@ -309,7 +316,7 @@ class SentimentPredictor(Predictor):
         return answers
 
 
-PREDICTORS = {"entities": NerPredictor, "label": SentimentPredictor}
+PREDICTORS: dict[AnswerKind, type[Predictor]] = {cls.kind: cls for cls in (NerPredictor, SentimentPredictor)}
 
 
 def to_json(answer) -> str:

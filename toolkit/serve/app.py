@@ -31,7 +31,7 @@ class PredictBody(BaseModel):
 
     text: Optional[str] = Field(None, description="One text; the response has `answer`.")
     texts: Optional[list[str]] = Field(None, description="Several texts; the response has `answers`, in order.")
-    aggregation: Optional[Literal["simple", "first", "average", "max"]] = Field(
+    aggregation: Optional[Literal[STRATEGIES]] = Field(
         None, description="NER only: how word pieces become entities (default: the server's).")
 
 
@@ -77,9 +77,7 @@ def describe(predictor, serving: dict, limits: Limits) -> dict:
         "limits": {"max_body_bytes": limits.max_body_bytes, "max_texts": limits.max_texts,
                    "max_chars": limits.max_chars},
     }
-    if manifest["decode"] == "entities":
-        answer["aggregation"] = predictor.aggregation
-        answer["decoding"] = predictor.decoding
+    answer.update({name: getattr(predictor, name) for name in predictor.kind.settings})
     return answer
 
 
@@ -104,7 +102,7 @@ def error_response(request: Request, status: int, code: str, message: str) -> JS
 def build_app(engine, metrics: Metrics, limits: Limits, serving: dict) -> FastAPI:
     """The FastAPI app in front of `engine` (a Batcher, or a Ray Serve replica with the same members)."""
     metadata = describe(engine.predictor, serving, limits)
-    aggregations = STRATEGIES if metadata["decode"] == "entities" else None
+    aggregations = engine.predictor.kind.request_options.get("aggregation")
 
     @asynccontextmanager
     async def lifespan(_app):

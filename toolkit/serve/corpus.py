@@ -16,11 +16,13 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from toolkit.errors import DataError
+from toolkit.runtime.answers import AnswerKind
 
 INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
 OUTPUT_FORMATS = (".parquet", ".jsonl")
 ROW_COLUMN = "row"  # the id column when the input has none: the row's number in the input, from 0
-ANSWER_COLUMNS = {"entities": {"entities": pa.string()}, "label": {"label": pa.string(), "score": pa.float64()}}
+# An answer field's type (toolkit.runtime.answers) as a column type; entities are one JSON string per text.
+FIELD_TYPES = {"entity_list": pa.string(), "string": pa.string(), "float": pa.float64()}
 
 
 def input_files(input_path: Path, skip: tuple[Path, ...] = ()) -> list[Path]:
@@ -147,21 +149,19 @@ def answer_columns(predictor, texts: list) -> dict[str, list]:
     """
     present = [i for i, text in enumerate(texts) if text is not None]
     answers = predictor([texts[i] for i in present]) if present else []
-    decode = predictor.bundle.manifest["decode"]
-    columns = {name: [None] * len(texts) for name in ANSWER_COLUMNS[decode]}
+    kind = predictor.kind
+    columns = {name: [None] * len(texts) for name in kind.field_names}
     for i, answer in zip(present, answers):
-        if decode == "entities":
-            columns["entities"][i] = json.dumps(answer, ensure_ascii=False)
-        else:
-            columns["label"][i], columns["score"][i] = answer["label"], answer["score"]
+        for (name, type_name), value in zip(kind.fields, kind.to_fields(answer)):
+            columns[name][i] = json.dumps(value, ensure_ascii=False) if type_name == "entity_list" else value
     return columns
 
 
-def answers_to_table(columns: dict[str, list], decode: str, ids: pa.Array | None = None,
+def answers_to_table(columns: dict[str, list], kind: AnswerKind, ids: pa.Array | None = None,
                      id_name: str | None = None) -> pa.Table:
     """One output chunk: the id column (when given), then the task's answer columns with their fixed types."""
-    names = list(ANSWER_COLUMNS[decode])
-    arrays = [pa.array(columns[name], type=kind) for name, kind in ANSWER_COLUMNS[decode].items()]
+    names = list(kind.field_names)
+    arrays = [pa.array(columns[name], type=FIELD_TYPES[type_name]) for name, type_name in kind.fields]
     if ids is not None:
         names, arrays = [id_name, *names], [ids, *arrays]
     return pa.Table.from_arrays(arrays, names=names)

@@ -45,12 +45,11 @@ class JobResult:
 
 def local_tables(predictor, files: list[Path], text_column: str, id_column: str | None, batch_size: int):
     """Answer tables in input order, one per chunk of `batch_size` rows, with this process's predictor."""
-    decode = predictor.bundle.manifest["decode"]
     for _, paths in format_groups(files):
         for chunk, path in read_chunks(paths, text_column, id_column, batch_size):
             columns = answer_columns(predictor, chunk.column(text_column).to_pylist())
             ids = chunk.column(id_column) if id_column else None
-            yield answers_to_table(columns, decode, ids, id_column), path
+            yield answers_to_table(columns, predictor.kind, ids, id_column), path
 
 
 def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: str | Path, text_column: str = "text",
@@ -75,8 +74,7 @@ def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: 
     for path in files:  # every file's columns are checked before anything is answered
         open_input(path, text_column, id_column)
     bundle = load_bundle(bundle_dir)
-    decode = bundle.manifest["decode"]
-    options = {"aggregation": aggregation} if aggregation is not None and decode == "entities" else {}
+    options = {"aggregation": aggregation} if aggregation is not None and "aggregation" in bundle.kind.request_options else {}
     if use_ray:
         from toolkit.serve.ray_jobs import ray_tables
 
@@ -88,7 +86,7 @@ def predict_corpus(bundle_dir: str | Path, input_path: str | Path, output_path: 
         tables = local_tables(predictor, files, text_column, id_column, batch_size)
 
     id_name = id_column or ROW_COLUMN
-    empty = answers_to_table({name: [] for name in ("entities", "label", "score")}, decode,
+    empty = answers_to_table({name: [] for name in bundle.kind.field_names}, bundle.kind,
                              pa.array([], pa.int64()), id_name)
     output_path.parent.mkdir(parents=True, exist_ok=True)
     partial = output_path.with_name(f".{output_path.name}.partial")

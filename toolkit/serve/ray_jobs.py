@@ -21,13 +21,12 @@ class CorpusPredictor:
     def __init__(self, bundle_dir: str, variant: str | None, text_column: str, id_column: str | None,
                  threads: int, **options):
         self.predictor = load(bundle_dir, variant=variant, threads=threads, **options)
-        self.decode = self.predictor.bundle.manifest["decode"]
         self.text_column, self.id_column = text_column, id_column
 
     def __call__(self, chunk: pa.Table) -> pa.Table:
         columns = answer_columns(self.predictor, chunk.column(self.text_column).to_pylist())
         ids = chunk.column(self.id_column) if self.id_column else None
-        return answers_to_table(columns, self.decode, ids, self.id_column)
+        return answers_to_table(columns, self.predictor.kind, ids, self.id_column)
 
 
 def read_files(paths: list[str], kind: str, text_column: str, id_column: str | None) -> ray.data.Dataset:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from toolkit.errors import ToolkitError
+from toolkit.runtime.answers import AnswerKind
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Task:
     onnx_task: str  # Optimum exporter task name
     collator: str  # transformers data collator class name
     word_input: bool  # the text column holds pre-split words with one label each (CoNLL), not text
-    decode: str  # how the runtime turns logits into answers: "entities" | "label"
+    answer_kind: AnswerKind  # what the runtime answers for this task (the manifest's `decode`)
     primary_metric: str  # the metric an export's accuracy check compares
     preprocess: Callable  # (batch, tokenizer, labels, cfg) -> features with aligned labels
     compute_metrics: Callable  # (logits, label_ids, labels, decoding, example_index=None) -> dict

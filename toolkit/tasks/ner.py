@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.runtime.answers import ENTITIES
 from toolkit.runtime.bio import decode_tag_sequences
 from toolkit.tasks import Task
 
@@ -169,7 +170,7 @@ TASK = Task(
     onnx_task="token-classification",
     collator="DataCollatorForTokenClassification",
     word_input=True,
-    decode="entities",
+    answer_kind=ENTITIES,
     primary_metric="f1",
     preprocess=preprocess,
     compute_metrics=compute_metrics,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.runtime.answers import LABEL
 from toolkit.runtime.windows import average_probabilities, head_tail, window_overlap
 from toolkit.tasks import Task
 
@@ -119,7 +120,7 @@ TASK = Task(
     onnx_task="text-classification",
     collator="DataCollatorWithPadding",
     word_input=False,
-    decode="label",
+    answer_kind=LABEL,
     primary_metric="accuracy",
     preprocess=preprocess,
     compute_metrics=compute_metrics,
