@@ -161,11 +161,11 @@ def test_command_runs_unchanged_under_launchers(tmp_path, tiny_base, ner_data, l
 def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, monkeypatch):
     import transformers
 
-    from toolkit import train as train_module
+    from toolkit.train import output_dir
 
     out = tmp_path / "ner"
     # An interrupted run: training state saved at the end of epoch 1, never cleaned up.
-    monkeypatch.setattr(train_module.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(output_dir.shutil, "rmtree", lambda *a, **k: None)
     run_train("ner", tiny_base, ner_data, out, "--max_steps", 15)  # 120 rows / 8 = one epoch
     assert (out / ".checkpoints" / "checkpoint-15").is_dir()
     (out / "config.json").unlink()  # as if the final save never happened

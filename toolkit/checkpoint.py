@@ -7,11 +7,10 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 from toolkit.config import TrainConfig
 from toolkit.errors import DataError, ModelError, ToolkitError
-from toolkit.tasks import TASKS, Task, task_of_architecture
+from toolkit.tasks import TASKS, Encoding, Task, task_of_architecture
 
 log = logging.getLogger(__name__)
 
@@ -174,18 +173,18 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
         from toolkit.modeling import load_tokenizer
 
         tokenizer = load_tokenizer(checkpoint.directory, task.word_input)
-    cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
-                          max_length=max_length or checkpoint.max_length,
-                          label_all_tokens=checkpoint.option("label_all_tokens"),
-                          truncation=checkpoint.truncation, for_evaluation=True)
+    encoding = Encoding(text_column=text_column, label_column=label_column,
+                        max_length=max_length or checkpoint.max_length,
+                        label_all_tokens=checkpoint.option("label_all_tokens"),
+                        truncation=checkpoint.truncation, for_evaluation=True)
     batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
-    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, cfg)
+    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, encoding)
     features = split_features(encoded)
     if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
         for i, feature in enumerate(features):
             feature["word_ids"] = encoded.word_ids(i)
     description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
-                   "label_column": label_column, "label_all_tokens": cfg.label_all_tokens,
+                   "label_column": label_column, "label_all_tokens": encoding.label_all_tokens,
                    "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}
     recorded = (checkpoint.training or {}).get("evaluation", {}).get("fingerprint")
     if recorded and not (asked or split or eval_size):
