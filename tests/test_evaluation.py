@@ -172,6 +172,7 @@ def test_a_bundle_without_its_checkpoint_is_evaluated_on_its_recorded_rows(senti
     assert [m["model"] for m in report.models] == ["fp32", "optimized", "int8-dynamic"]
     assert report.differences == [] and any("no PyTorch reference" in n for n in report.notes)
     assert report.evaluation["fingerprint"] == manifest["evaluation"]["fingerprint"]  # the rows export checked
+    assert report.evaluation["fingerprint_matches_training"]  # compared with the manifest's, not a metrics.json
     assert report.metrics["accuracy"] == pytest.approx(manifest["variants"][report.subject]["accuracy"]["accuracy"])
 
 
