@@ -7,15 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from tests.architectures import ARCHITECTURES, TOKENIZER_KINDS, build_base_model
 from tests.conftest import cli_error, export_bundle, run_train
 from toolkit.runtime import load
+from toolkit.testing.architectures import ARCHITECTURES, TOKENIZER_KINDS, build_base_model
+from toolkit.testing.pipeline_parity import TEXTS, entity_spans
 
-# Texts the runtime must answer as the pipeline does: tabs and runs of spaces, accents, emoji,
-# characters the vocabularies lack, punctuation glued to words.
-TEXTS = ["Angela  Merkel\tmet John Smith in   Paris .", "Café Müller in Nairobi 🎉 said Greenpeace .",
-         "  Reuters , Toyota and Siemens  ", "日本 Tokyo — Olga Petrova ✓",
-         "Shares of Barclays fell 3 percent after Maria Garcia resigned .", "Talks between Airbus and NATO ended in Oslo."]
 GRAPH_TAKES_TOKEN_TYPES = {"bert", "electra", "albert"}
 # NNCF 3.4's ONNX backend cannot quantize two of them: it breaks the order of nodes inside DeBERTa's
 # If subgraphs (relative-position buckets), which ONNX Runtime then refuses while NNCF collects
@@ -65,20 +61,6 @@ def check_bundle(arch, bundle, rejected=()):
     assert manifest["inputs"] == graph_inputs
     assert ("token_type_ids" in graph_inputs) == (arch in GRAPH_TAKES_TOKEN_TYPES)
     return manifest
-
-
-def entity_spans(text, entities, type_key):
-    """(type, start, end, score) with the spaces at an entity's edges left out, as the runtime does."""
-    spans = []
-    for e in entities:
-        start, end = e["start"], e["end"]
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            spans.append((e[type_key], start, end, round(float(e["score"]), 4)))
-    return spans
 
 
 def test_ner_flow(arch, ner_flow):
