@@ -63,6 +63,7 @@ def check_bundle(arch, bundle, rejected=()):
     return manifest
 
 
+@pytest.mark.e2e
 def test_ner_flow(arch, ner_flow):
     from transformers import AutoTokenizer, pipeline
 
@@ -92,6 +93,7 @@ def test_ner_flow(arch, ner_flow):
     assert found >= 20  # the model tags real entities: the comparison is not between two empty answers
 
 
+@pytest.mark.e2e
 def test_sentiment_flow(arch, sentiment_flow):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -108,6 +110,7 @@ def test_sentiment_flow(arch, sentiment_flow):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.e2e
 def test_bench_runs_on_every_architecture(arch, ner_flow, tmp_path):
     from toolkit.bench import bench
     from toolkit.config import BenchConfig

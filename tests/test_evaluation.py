@@ -263,6 +263,7 @@ def chromium() -> str | None:
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
+@pytest.mark.e2e
 def test_the_page_renders_its_entities_in_a_real_browser(written):
     browser = chromium()
     if browser is None:

@@ -3,6 +3,8 @@
 import json
 import random
 
+import pytest
+
 from tests.conftest import export_bundle, run_train
 
 
@@ -43,6 +45,7 @@ def test_evaluation_windows_are_the_runtime_windows(tokenizer_dir):
     assert encoded["example_index"].count(0) > 3
 
 
+@pytest.mark.e2e
 def test_reported_accuracy_is_what_the_runtime_answers(tmp_path, tiny_base):
     from toolkit.runtime import load
 

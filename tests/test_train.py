@@ -135,6 +135,7 @@ def test_tampered_embedded_weights_are_refused(monkeypatch, tmp_path):
         modeling.embedded_model_dir.cache_clear()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launcher", [
     ["torchrun", "--nproc_per_node", "2", "-m", "toolkit"],
     ["accelerate", "launch", "--cpu", "--num_processes", "1", "-m", "toolkit"],
