@@ -1,11 +1,11 @@
 """The README's architecture table: every BERT-family architecture, end to end on a tiny
-random-weight model with a tokenizer of its real kind (tests/architectures.py).
+random-weight model with a tokenizer of its real kind (toolkit/testing/architectures.py).
 
     python bench/architectures.py > bench/results/architectures.md
 
 For each architecture and task: train 30 (NER) / 20 (sentiment) steps on synthetic data, export
 fp32, optimized, int8-dynamic and (NER) int8-static, and compare the runtime's answers with
-transformers' pipeline on the texts of tests/test_architectures.py (NER: entities of all four
+transformers' pipeline on the texts tests/test_architectures.py uses (NER: entities of all four
 aggregation strategies; sentiment: class probabilities within 1e-5). Random weights: the parity and
 agreement numbers prove the graphs and the tokenization, not accuracy.
 """
@@ -24,23 +24,35 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def train_and_export(task: str, base: Path, data: Path, root: Path, steps: int) -> tuple[Path, Path]:
+    """A checkpoint trained `steps` steps at a high rate (so that it tags real entities), and its bundle."""
+    from toolkit.config import ExportConfig, TrainConfig
+    from toolkit.export import export
+    from toolkit.tasks import get_task
+    from toolkit.train import train
+
+    checkpoint, bundle = root / f"{task}-checkpoint", root / f"{task}-bundle"
+    train(get_task(task), TrainConfig(task=task, model=str(base), dataset=str(data), output_dir=checkpoint,
+                                      train_size="all", eval_size="all", max_steps=steps, batch_size=8,
+                                      learning_rate=5e-3))
+    export(ExportConfig(checkpoint=checkpoint, output_dir=bundle, quantize=True, static=task == "ner",
+                        calibration_size=8))
+    return checkpoint, bundle
+
+
 def run(arch: str, root: Path, ner_data: Path, sentiment_data: Path) -> list[str]:
     import numpy as np
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
-    from tests.architectures import TOKENIZER_KINDS, build_base_model
-    from tests.conftest import export_bundle, run_train
-    from tests.test_architectures import TEXTS, entity_spans
     from toolkit.runtime import load
+    from toolkit.testing.architectures import TOKENIZER_KINDS, build_base_model
+    from toolkit.testing.pipeline_parity import TEXTS, entity_spans
 
     base = build_base_model(arch, root / "base")
     rows = []
     for task, data, steps in (("ner", ner_data, 30), ("sentiment", sentiment_data, 20)):
-        checkpoint = root / f"{task}-checkpoint"
-        run_train(task, base, data, checkpoint, "--max_steps", steps, "--learning_rate", 5e-3)
-        bundle = export_bundle(checkpoint, root / f"{task}-bundle", quantize=True, static=task == "ner",
-                               calibration_size=8)
+        checkpoint, bundle = train_and_export(task, base, data, root, steps)
         manifest = load(bundle).bundle.manifest
         variants = manifest["variants"]
         fused = variants["optimized"]["recipe"]["fused_operators"]
@@ -76,7 +88,7 @@ def run(arch: str, root: Path, ner_data: Path, sentiment_data: Path) -> list[str
 def main() -> None:
     import torch
 
-    from tests.architectures import ARCHITECTURES
+    from toolkit.testing.architectures import ARCHITECTURES
     from toolkit.data.synthetic import write_sample_ner, write_sample_sentiment
 
     warnings.filterwarnings("ignore")

@@ -7,15 +7,11 @@ import json
 import numpy as np
 import pytest
 
-from tests.architectures import ARCHITECTURES, TOKENIZER_KINDS, build_base_model
 from tests.conftest import cli_error, export_bundle, run_train
 from toolkit.runtime import load
+from toolkit.testing.architectures import ARCHITECTURES, TOKENIZER_KINDS, build_base_model
+from toolkit.testing.pipeline_parity import TEXTS, entity_spans
 
-# Texts the runtime must answer as the pipeline does: tabs and runs of spaces, accents, emoji,
-# characters the vocabularies lack, punctuation glued to words.
-TEXTS = ["Angela  Merkel\tmet John Smith in   Paris .", "Café Müller in Nairobi 🎉 said Greenpeace .",
-         "  Reuters , Toyota and Siemens  ", "日本 Tokyo — Olga Petrova ✓",
-         "Shares of Barclays fell 3 percent after Maria Garcia resigned .", "Talks between Airbus and NATO ended in Oslo."]
 GRAPH_TAKES_TOKEN_TYPES = {"bert", "electra", "albert"}
 # NNCF 3.4's ONNX backend cannot quantize two of them: it breaks the order of nodes inside DeBERTa's
 # If subgraphs (relative-position buckets), which ONNX Runtime then refuses while NNCF collects
@@ -67,20 +63,7 @@ def check_bundle(arch, bundle, rejected=()):
     return manifest
 
 
-def entity_spans(text, entities, type_key):
-    """(type, start, end, score) with the spaces at an entity's edges left out, as the runtime does."""
-    spans = []
-    for e in entities:
-        start, end = e["start"], e["end"]
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if start < end:
-            spans.append((e[type_key], start, end, round(float(e["score"]), 4)))
-    return spans
-
-
+@pytest.mark.e2e
 def test_ner_flow(arch, ner_flow):
     from transformers import AutoTokenizer, pipeline
 
@@ -110,6 +93,7 @@ def test_ner_flow(arch, ner_flow):
     assert found >= 20  # the model tags real entities: the comparison is not between two empty answers
 
 
+@pytest.mark.e2e
 def test_sentiment_flow(arch, sentiment_flow):
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -126,6 +110,7 @@ def test_sentiment_flow(arch, sentiment_flow):
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+@pytest.mark.e2e
 def test_bench_runs_on_every_architecture(arch, ner_flow, tmp_path):
     from toolkit.bench import bench
     from toolkit.config import BenchConfig

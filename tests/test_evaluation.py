@@ -172,6 +172,7 @@ def test_a_bundle_without_its_checkpoint_is_evaluated_on_its_recorded_rows(senti
     assert [m["model"] for m in report.models] == ["fp32", "optimized", "int8-dynamic"]
     assert report.differences == [] and any("no PyTorch reference" in n for n in report.notes)
     assert report.evaluation["fingerprint"] == manifest["evaluation"]["fingerprint"]  # the rows export checked
+    assert report.evaluation["fingerprint_matches_training"]  # compared with the manifest's, not a metrics.json
     assert report.metrics["accuracy"] == pytest.approx(manifest["variants"][report.subject]["accuracy"]["accuracy"])
 
 
@@ -262,6 +263,7 @@ def chromium() -> str | None:
     return next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
 
 
+@pytest.mark.e2e
 def test_the_page_renders_its_entities_in_a_real_browser(written):
     browser = chromium()
     if browser is None:

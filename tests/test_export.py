@@ -103,6 +103,7 @@ def replace_maker(monkeypatch, name, make):
     monkeypatch.setitem(VARIANTS, name, dataclasses.replace(VARIANTS[name], make=make))
 
 
+@pytest.mark.e2e
 def test_compact_int8_stores_the_embedding_tables_in_int8_per_row(full_ner_bundle):
     from toolkit.runtime import load
 

@@ -42,6 +42,7 @@ def plain_transformers_logits(checkpoint, expected):
     np.testing.assert_allclose(np.asarray(json.loads(printed)), expected, atol=1e-5)
 
 
+@pytest.mark.e2e
 def test_mean_pooling_survives_training_export_and_runtime(tmp_path, tiny_base, sentiment_data):
     import onnxruntime as ort
     from transformers import AutoTokenizer

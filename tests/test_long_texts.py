@@ -2,7 +2,8 @@
 
 import json
 import random
-from types import SimpleNamespace
+
+import pytest
 
 from tests.conftest import export_bundle, run_train
 
@@ -27,12 +28,14 @@ def test_evaluation_windows_are_the_runtime_windows(tokenizer_dir):
     from transformers import AutoTokenizer
 
     from toolkit.runtime.windows import load_tokenizer, make_windows, special_tokens, tokenize
+    from toolkit.tasks import Encoding
     from toolkit.tasks.sentiment import preprocess
 
     text = " ".join(["the film and the movie"] * 12)
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
-    options = SimpleNamespace(text_column="text", label_column="label", max_length=16, for_evaluation=True)
-    encoded = preprocess({"text": [text, "great film"], "label": [1, 0]}, tokenizer, ("neg", "pos"), options)
+    encoding = Encoding(text_column="text", label_column="label", max_length=16, label_all_tokens=True,
+                        truncation="head", for_evaluation=True)
+    encoded = preprocess({"text": [text, "great film"], "label": [1, 0]}, tokenizer, ("neg", "pos"), encoding)
     fast = load_tokenizer(tokenizer_dir / "tokenizer.json")
     prefix, suffix = special_tokens(fast)
     windows = make_windows(tokenize(fast, [text, "great film"]), 16, 128, prefix, suffix)
@@ -42,6 +45,7 @@ def test_evaluation_windows_are_the_runtime_windows(tokenizer_dir):
     assert encoded["example_index"].count(0) > 3
 
 
+@pytest.mark.e2e
 def test_reported_accuracy_is_what_the_runtime_answers(tmp_path, tiny_base):
     from toolkit.runtime import load
 

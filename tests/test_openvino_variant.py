@@ -21,6 +21,7 @@ def manifest_of(bundle):
     return json.loads((bundle / "manifest.json").read_text())
 
 
+@pytest.mark.e2e
 def test_int8_openvino_is_nncf_int8_checked_on_openvino(full_ner_bundle):
     manifest = manifest_of(full_ner_bundle)
     variant = manifest["variants"]["int8-openvino"]
@@ -46,6 +47,7 @@ def test_int8_openvino_is_nncf_int8_checked_on_openvino(full_ner_bundle):
     assert set(products) == {"int8"} and products["int8"] >= 12
 
 
+@pytest.mark.e2e
 def test_the_runtime_loads_it_on_openvino(full_ner_bundle):
     predictor = load(full_ner_bundle, variant="int8-openvino", threads=1)
     assert predictor.engine == "openvino" and predictor.session.get_providers() == ["openvino-CPU"]
@@ -75,6 +77,7 @@ def test_openvino_default_needs_accuracy_shown():
     assert choose_openvino_default({"fp32": {}}, 0.5, []) == "fp32"
 
 
+@pytest.mark.e2e
 def test_bench_times_it_as_a_variant_on_openvino(tmp_path, full_ner_bundle):
     from toolkit.bench import bench
     from toolkit.config import BenchConfig
@@ -111,6 +114,7 @@ def test_export_without_nncf_names_the_extra(ner_checkpoint, tmp_path):
     assert not (tmp_path / "b").exists()
 
 
+@pytest.mark.e2e
 def test_a_packaged_openvino_variant_requires_openvino(full_ner_bundle, tmp_path):
     import zipfile
 

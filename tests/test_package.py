@@ -34,6 +34,7 @@ def test_the_wheel_holds_one_variant_the_runtime_and_the_card(wheel, ner_bundle)
     assert "toolkit.runtime" not in source and "ner_model._runtime" in source
 
 
+@pytest.mark.e2e
 def test_pip_install_in_a_fresh_venv_then_import_and_answer(wheel, tmp_path, ner_bundle):
     from toolkit.runtime import load
 

@@ -30,7 +30,8 @@ def test_rates_fall_by_layer_and_the_head_learns_fastest():
 
 
 def test_training_uses_the_groups_and_records_them(tmp_path, tiny_base, ner_data, monkeypatch):
-    import toolkit.train
+    import toolkit.train.fit
+    import toolkit.train.param_groups
 
     made = []
 
@@ -38,7 +39,7 @@ def test_training_uses_the_groups_and_records_them(tmp_path, tiny_base, ner_data
         made.append(toolkit.train.param_groups.layerwise_adamw(*args, **kwargs))
         return made[-1]
 
-    monkeypatch.setattr(toolkit.train, "layerwise_adamw", recording)
+    monkeypatch.setattr(toolkit.train.fit, "layerwise_adamw", recording)
     result = run_train("ner", tiny_base, ner_data, tmp_path / "out", "--layer_lr_decay", 0.8,
                        "--head_lr_multiplier", 5.0)
     rates = sorted({group["initial_lr"] for group in made[0].param_groups})

@@ -36,16 +36,16 @@ def test_inside_labels_stay_inside_on_every_piece():
 
 
 def test_alignment_through_a_real_tokenizer(tokenizer_dir):
-    from types import SimpleNamespace
-
     from transformers import AutoTokenizer
 
+    from toolkit.tasks import Encoding
     from toolkit.tasks.ner import preprocess
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     batch = {"tokens": [["Angela", "Merkel", "visited", "Nairobi"]], "ner_tags": [[B_PER, I_PER, O, B_LOC]]}
-    cfg = SimpleNamespace(text_column="tokens", label_column="ner_tags", max_length=64, label_all_tokens=True)
-    encoded = preprocess(batch, tokenizer, CONLL_LABELS, cfg)
+    encoding = Encoding(text_column="tokens", label_column="ner_tags", max_length=64, label_all_tokens=True,
+                        truncation="head")
+    encoded = preprocess(batch, tokenizer, CONLL_LABELS, encoding)
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
     assert tokens == ["[CLS]", "angela", "merk", "##el", "visited", "nair", "##obi", "[SEP]"]
     assert encoded["labels"][0] == [IGNORE, B_PER, I_PER, I_PER, O, B_LOC, 6, IGNORE]
@@ -86,19 +86,20 @@ def test_head_tail_keeps_the_start_and_the_end():
 
 
 def test_sentiment_head_tail_preprocessing(tokenizer_dir):
-    from types import SimpleNamespace
+    from dataclasses import replace
 
     from transformers import AutoTokenizer
 
+    from toolkit.tasks import Encoding
     from toolkit.tasks.sentiment import preprocess
 
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     text = "great " + "film " * 30 + "boring"
-    cfg = SimpleNamespace(text_column="text", label_column="label", max_length=12, truncation="head+tail")
-    encoded = preprocess({"text": [text], "label": [1]}, tokenizer, ("neg", "pos"), cfg)
+    encoding = Encoding(text_column="text", label_column="label", max_length=12, label_all_tokens=True,
+                        truncation="head+tail")
+    encoded = preprocess({"text": [text], "label": [1]}, tokenizer, ("neg", "pos"), encoding)
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
     assert tokens[:2] == ["[CLS]", "great"] and tokens[-2:] == ["boring", "[SEP]"] and len(tokens) == 12
     assert len(encoded["attention_mask"][0]) == 12
-    cfg.truncation = "head"
-    head = preprocess({"text": [text], "label": [1]}, tokenizer, ("neg", "pos"), cfg)
+    head = preprocess({"text": [text], "label": [1]}, tokenizer, ("neg", "pos"), replace(encoding, truncation="head"))
     assert tokenizer.convert_ids_to_tokens(head["input_ids"][0])[-2:] == ["film", "[SEP]"]

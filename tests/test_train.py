@@ -135,6 +135,7 @@ def test_tampered_embedded_weights_are_refused(monkeypatch, tmp_path):
         modeling.embedded_model_dir.cache_clear()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("launcher", [
     ["torchrun", "--nproc_per_node", "2", "-m", "toolkit"],
     ["accelerate", "launch", "--cpu", "--num_processes", "1", "-m", "toolkit"],
@@ -161,11 +162,11 @@ def test_command_runs_unchanged_under_launchers(tmp_path, tiny_base, ner_data, l
 def test_resume_continues_from_the_saved_state(tmp_path, tiny_base, ner_data, monkeypatch):
     import transformers
 
-    from toolkit import train as train_module
+    from toolkit.train import output_dir
 
     out = tmp_path / "ner"
     # An interrupted run: training state saved at the end of epoch 1, never cleaned up.
-    monkeypatch.setattr(train_module.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(output_dir.shutil, "rmtree", lambda *a, **k: None)
     run_train("ner", tiny_base, ner_data, out, "--max_steps", 15)  # 120 rows / 8 = one epoch
     assert (out / ".checkpoints" / "checkpoint-15").is_dir()
     (out / "config.json").unlink()  # as if the final save never happened

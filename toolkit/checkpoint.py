@@ -5,13 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 
 from toolkit.config import TrainConfig
 from toolkit.errors import DataError, ModelError, ToolkitError
-from toolkit.tasks import TASKS, Task, task_of_architecture
+from toolkit.tasks import TASKS, Encoding, Task, task_of_architecture
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +32,13 @@ class Checkpoint:
     training: dict | None  # metrics.json written by `toolkit train`, if any
     decoding: str = "argmax"  # how NER tags are read from logits (config.json: toolkit_decoding)
     truncation: str = "head"  # how long sentiment texts were cut (config.json: toolkit_truncation)
+    # The `toolkit train` options known to have made it: metrics.json's, or those a bundle recorded.
+    options: dict = field(default_factory=dict)
+    evaluated_fingerprint: str | None = None  # of the rows it was evaluated on when it was made, if known
 
     def option(self, name: str):
         """A `toolkit train` option as this checkpoint was trained with (its default otherwise)."""
-        return (self.training or {}).get("options", {}).get(name, TRAIN_DEFAULTS.get(name))
+        return self.options.get(name, TRAIN_DEFAULTS.get(name))
 
     @property
     def max_length(self) -> int:
@@ -87,14 +89,16 @@ def inspect_checkpoint(directory: Path) -> Checkpoint:
     labels = tuple(config.id2label[i] for i in range(config.num_labels))
     return Checkpoint(directory=directory, task=task, config=config, labels=labels,
                       training=training, decoding=getattr(config, "toolkit_decoding", "argmax"),
-                      truncation=getattr(config, "toolkit_truncation", "head"))
+                      truncation=getattr(config, "toolkit_truncation", "head"),
+                      options=(training or {}).get("options", {}),
+                      evaluated_fingerprint=(training or {}).get("evaluation", {}).get("fingerprint"))
 
 
 def bundle_checkpoint(bundle) -> Checkpoint:
     """Describe a bundle as the checkpoint it was exported from, for its evaluation rows when that
     checkpoint is gone: the bundle keeps its config and tokenizer, and its manifest says which rows
     were evaluated (the protocol's seed is not recorded there: the default is assumed, and a
-    fingerprint that differs is reported)."""
+    fingerprint that differs is reported). It has no training record: the bundle holds no metrics.json."""
     from toolkit.modeling import read_config
 
     evaluation = bundle.manifest.get("evaluation") or {}
@@ -103,9 +107,9 @@ def bundle_checkpoint(bundle) -> Checkpoint:
     if evaluation.get("examples"):
         options["eval_size"] = str(evaluation["examples"])
     return Checkpoint(directory=bundle.directory, task=TASKS[bundle.task], config=read_config(bundle.directory),
-                      labels=bundle.labels, decoding=bundle.manifest.get("decoding", "argmax"),
-                      truncation=bundle.manifest.get("truncation", "head"),
-                      training={"options": options, "evaluation": {"fingerprint": evaluation.get("fingerprint")}})
+                      labels=bundle.labels, training=None, decoding=bundle.manifest.get("decoding", "argmax"),
+                      truncation=bundle.manifest.get("truncation", "head"), options=options,
+                      evaluated_fingerprint=evaluation.get("fingerprint"))
 
 
 @dataclass
@@ -174,20 +178,20 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
         from toolkit.modeling import load_tokenizer
 
         tokenizer = load_tokenizer(checkpoint.directory, task.word_input)
-    cfg = SimpleNamespace(text_column=text_column, label_column=label_column,
-                          max_length=max_length or checkpoint.max_length,
-                          label_all_tokens=checkpoint.option("label_all_tokens"),
-                          truncation=checkpoint.truncation, for_evaluation=True)
+    encoding = Encoding(text_column=text_column, label_column=label_column,
+                        max_length=max_length or checkpoint.max_length,
+                        label_all_tokens=checkpoint.option("label_all_tokens"),
+                        truncation=checkpoint.truncation, for_evaluation=True)
     batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
-    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, cfg)
+    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, encoding)
     features = split_features(encoded)
     if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
         for i, feature in enumerate(features):
             feature["word_ids"] = encoded.word_ids(i)
     description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
-                   "label_column": label_column, "label_all_tokens": cfg.label_all_tokens,
+                   "label_column": label_column, "label_all_tokens": encoding.label_all_tokens,
                    "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}
-    recorded = (checkpoint.training or {}).get("evaluation", {}).get("fingerprint")
+    recorded = checkpoint.evaluated_fingerprint
     if recorded and not (asked or split or eval_size):
         description["fingerprint_matches_training"] = description["fingerprint"] == recorded
         if recorded != description["fingerprint"]:

@@ -30,6 +30,7 @@ def check_row(entry: dict) -> None:
     assert entry["setup_s"] > 0 and entry["recipe"]["tool"]
 
 
+@pytest.mark.e2e
 def test_torch_peers_are_rows_of_the_report(tmp_path, ner_bundle, capsys):
     main(["bench", str(ner_bundle), *QUICK, "--variants", "fp32", "--peers", "torch-int8,torch-compile",
           "--output", str(tmp_path / "report.json")])
@@ -51,6 +52,7 @@ def test_torch_peers_are_rows_of_the_report(tmp_path, ner_bundle, capsys):
     assert (tmp_path / "report.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.e2e
 def test_openvino_peers_read_the_bundle_files(tmp_path, full_ner_bundle):
     pytest.importorskip("openvino")
     result = bench(quick(full_ner_bundle, tmp_path, variants=["fp32", "int8-static"],

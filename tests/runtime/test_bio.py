@@ -1,12 +1,17 @@
 import numpy as np
 
-from toolkit.runtime.bio import allowed_transitions, decode_tags
+from toolkit.runtime.bio import allowed_transitions, decode_tag_sequences
 
 LABELS = ("O", "B-PER", "I-PER", "B-LOC", "I-LOC")
 
 
 def logits_for(*rows):
     return np.log(np.asarray(rows, dtype=float))
+
+
+def decode_one(logits: np.ndarray) -> np.ndarray:
+    """The constrained path of one sequence, decoded alone."""
+    return decode_tag_sequences([logits], LABELS)[0]
 
 
 def test_transitions_forbid_inside_without_its_begin():
@@ -26,16 +31,16 @@ def test_viterbi_repairs_what_argmax_breaks():
     argmax = [LABELS[i] for i in np.argmax(rows, axis=1)]
     assert argmax == ["O", "I-PER", "I-LOC"]
     # B-PER I-PER O: .10*.90*.175 = .0158 beats O B-LOC I-LOC: .45*.025*.75 = .0084
-    path = [LABELS[i] for i in decode_tags(logits_for(*rows), LABELS)]
+    path = [LABELS[i] for i in decode_one(logits_for(*rows))]
     assert path == ["B-PER", "I-PER", "O"]
     start, transition = allowed_transitions(LABELS)
-    ids = decode_tags(logits_for(*rows), LABELS)
+    ids = decode_one(logits_for(*rows))
     assert start[ids[0]] and all(transition[a, b] for a, b in zip(ids, ids[1:]))
 
 
 def test_viterbi_keeps_a_well_formed_argmax_path():
     rows = [[.1, .8, .05, .03, .02], [.1, .1, .7, .05, .05], [.9, .025, .025, .025, .025]]
-    assert decode_tags(logits_for(*rows), LABELS).tolist() == [1, 2, 0]
+    assert decode_one(logits_for(*rows)).tolist() == [1, 2, 0]
 
 
 def test_viterbi_metrics_count_the_repaired_entity():
@@ -78,7 +83,7 @@ def best_path_by_enumeration(logits: np.ndarray, labels) -> list[int]:
 
 
 def test_sequences_decoded_side_by_side_get_the_paths_they_get_alone():
-    from toolkit.runtime.bio import VITERBI_CHUNK, decode_tag_sequences
+    from toolkit.runtime.bio import VITERBI_CHUNK
 
     rng = np.random.default_rng(0)
     short = [rng.normal(size=(n, len(LABELS))) * 3 for n in (0, 1, 2, 3, 4, 1, 4, 2)]
@@ -87,5 +92,5 @@ def test_sequences_decoded_side_by_side_get_the_paths_they_get_alone():
     # more sequences than a chunk, of mixed lengths: each path is the one its sequence gets alone
     mixed = [rng.normal(size=(int(n), len(LABELS))) * 3 for n in rng.integers(0, 60, 2 * VITERBI_CHUNK + 5)]
     together = decode_tag_sequences(mixed, LABELS)
-    assert all(np.array_equal(a, decode_tags(x, LABELS)) for a, x in zip(together, mixed))
+    assert all(np.array_equal(a, decode_one(x)) for a, x in zip(together, mixed))
     assert [len(p) for p in together] == [len(x) for x in mixed]

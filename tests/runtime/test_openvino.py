@@ -17,6 +17,7 @@ TEXTS = ["Angela Merkel met John Smith in Paris on Monday .",
          "Café Müller in Nairobi 🎉 said Greenpeace .", ""]
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("variant", ["fp32", "int8-static"])
 def test_openvino_engine_answers_as_onnx_runtime(full_ner_bundle, variant):
     pytest.importorskip("openvino")

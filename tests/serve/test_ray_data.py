@@ -15,7 +15,7 @@ from toolkit.runtime import load
 from toolkit.data.synthetic import make_sentence
 from toolkit.serve.jobs import predict_corpus
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
 
 def test_the_local_ray_talks_over_loopback_only(ray_local):

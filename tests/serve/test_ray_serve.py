@@ -14,7 +14,7 @@ from tests.serve.test_app import TEXTS, assert_same_answers
 from toolkit.errors import BundleError
 from toolkit.runtime import load
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
 
 @pytest.fixture(scope="module")

@@ -55,6 +55,7 @@ def wait_for(predicate, timeout: float = 20) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.e2e
 def test_server_answers_and_stops_gracefully_on_sigterm(ner_bundle):
     # A text waits up to 2 s for companions: time enough to send SIGTERM while a request is in flight.
     with running_server(ner_bundle, max_wait_ms=2000, max_batch_size=32) as (process, url):
@@ -98,6 +99,7 @@ def test_a_bad_bundle_never_listens(tmp_path):
         probe.bind(("127.0.0.1", port))
 
 
+@pytest.mark.e2e
 def test_batching_off_answers_each_text_as_the_runtime_does_alone(ner_bundle):
     with running_server(ner_bundle, max_batch_size=1, max_wait_ms=0) as (process, url):
         response = httpx.post(f"{url}/v1/predict", json={"texts": [SENTENCE, "Paris"], "aggregation": "max"})

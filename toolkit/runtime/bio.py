@@ -14,7 +14,7 @@ import numpy as np
 DECODINGS = ("argmax", "viterbi")  # per-token arg-max, or the best B-/I--consistent path
 
 
-# Cached: decode_tags runs once per sentence (metrics) over the same label set.
+# Cached: every decode_tag_sequences call (metrics, each runtime batch) asks for the same label set's masks.
 @lru_cache(maxsize=16)
 def allowed_transitions(labels: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """(start, transition) masks: which tag may open a sequence, and which may follow which."""
@@ -69,11 +69,6 @@ def viterbi(log_probs: list[np.ndarray], start: np.ndarray, transition: np.ndarr
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
-
-
-def decode_tags(logits: np.ndarray, labels: tuple[str, ...]) -> np.ndarray:
-    """Constrained tag ids for one sequence of logits (length x tags)."""
-    return decode_tag_sequences([logits], labels)[0]
 
 
 def decode_tag_sequences(logits: list[np.ndarray], labels: tuple[str, ...]) -> list[np.ndarray]:

@@ -14,6 +14,23 @@ from toolkit.runtime.answers import AnswerKind
 
 
 @dataclass(frozen=True)
+class Encoding:
+    """How `Task.preprocess` reads rows and cuts them into model inputs.
+
+    Training builds it from its options, and every later evaluation of the checkpoint from what
+    training recorded, so both encode the same rows the same way.
+    """
+
+    text_column: str
+    label_column: str
+    max_length: int
+    label_all_tokens: bool  # ner: continuation pieces get the word's label (B-X as I-X), else none
+    truncation: str  # sentiment: long texts cut to their "head", "head+tail", or read in "windows"
+    # Sentiment: read long texts in windows whatever the truncation, as the runtime reads them.
+    for_evaluation: bool = False
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     default_dataset: str  # hub id `toolkit train` uses without --dataset
@@ -27,7 +44,7 @@ class Task:
     word_input: bool  # the text column holds pre-split words with one label each (CoNLL), not text
     answer_kind: AnswerKind  # what the runtime answers for this task (the manifest's `decode`)
     primary_metric: str  # the metric an export's accuracy check compares
-    preprocess: Callable  # (batch, tokenizer, labels, cfg) -> features with aligned labels
+    preprocess: Callable  # (batch, tokenizer, labels, Encoding) -> features with aligned labels
     compute_metrics: Callable  # (logits, label_ids, labels, decoding, example_index=None) -> dict
     score_examples: Callable  # (per-example logits, features, labels, decoding) -> dict
     order_labels: Callable  # set of label names found in the data -> their stable order

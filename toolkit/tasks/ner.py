@@ -6,7 +6,7 @@ import numpy as np
 
 from toolkit.runtime.answers import ENTITIES
 from toolkit.runtime.bio import decode_tag_sequences
-from toolkit.tasks import Task
+from toolkit.tasks import Encoding, Task
 
 IGNORE = -100
 CONLL_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")
@@ -36,15 +36,15 @@ def align_labels(word_ids: list, word_labels: list[int], b_to_i: list[int], labe
     return aligned
 
 
-def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
+def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], encoding: Encoding) -> dict:
     """Tokenize pre-split words and align word labels to sub-word tokens."""
     encoded = tokenizer(
-        batch[cfg.text_column], is_split_into_words=True, truncation=True, max_length=cfg.max_length
+        batch[encoding.text_column], is_split_into_words=True, truncation=True, max_length=encoding.max_length
     )
     b_to_i = begin_to_inside(labels)
     encoded["labels"] = [
-        align_labels(encoded.word_ids(i), word_labels, b_to_i, cfg.label_all_tokens)
-        for i, word_labels in enumerate(batch[cfg.label_column])
+        align_labels(encoded.word_ids(i), word_labels, b_to_i, encoding.label_all_tokens)
+        for i, word_labels in enumerate(batch[encoding.label_column])
     ]
     return encoded
 

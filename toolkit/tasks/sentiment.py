@@ -6,36 +6,37 @@ import numpy as np
 
 from toolkit.runtime.answers import LABEL
 from toolkit.runtime.windows import average_probabilities, head_tail, window_overlap
-from toolkit.tasks import Task
+from toolkit.tasks import Encoding, Task
 
 TRUNCATIONS = ("head", "head+tail", "windows")
 
 
-def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], cfg) -> dict:
+def preprocess(batch: dict, tokenizer, labels: tuple[str, ...], encoding: Encoding) -> dict:
     """Tokenize texts to at most `max_length` tokens: the head (as the tutorial does), or with
     `truncation="head+tail"` the first quarter and the end of a long text, where reviews tend to
     give their verdict (Sun et al., 2019, "How to Fine-Tune BERT for Text Classification?").
 
-    With `truncation="windows"`, or `cfg.for_evaluation` for a model not trained on head+tail,
+    With `truncation="windows"`, or `encoding.for_evaluation` for a model not trained on head+tail,
     long texts are read as the runtime reads them: in overlapping windows, one row each, tagged
     with the text's `example_index` (`average_windows` puts them back together). Training
     on windows shows the model the ends of long reviews too, labelled with the review's label."""
-    if getattr(cfg, "truncation", "head") == "head+tail":
-        encoded = tokenizer(batch[cfg.text_column], truncation=False, verbose=False)
+    texts, max_length = batch[encoding.text_column], encoding.max_length
+    if encoding.truncation == "head+tail":
+        encoded = tokenizer(texts, truncation=False, verbose=False)
         for key in [k for k in ("input_ids", "attention_mask", "token_type_ids") if k in encoded]:
-            encoded[key] = [head_tail(row, cfg.max_length) for row in encoded[key]]
-    elif getattr(cfg, "for_evaluation", False) or getattr(cfg, "truncation", "head") == "windows":
-        room = cfg.max_length - tokenizer.num_special_tokens_to_add()
-        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length,
+            encoded[key] = [head_tail(row, max_length) for row in encoded[key]]
+    elif encoding.for_evaluation or encoding.truncation == "windows":
+        room = max_length - tokenizer.num_special_tokens_to_add()
+        encoded = tokenizer(texts, truncation=True, max_length=max_length,
                             stride=window_overlap(room), return_overflowing_tokens=True)
         source = encoded.pop("overflow_to_sample_mapping")
-        rows = batch.get("example_index") or range(len(batch[cfg.text_column]))
-        encoded["labels"] = [batch[cfg.label_column][i] for i in source]
+        rows = batch.get("example_index") or range(len(texts))
+        encoded["labels"] = [batch[encoding.label_column][i] for i in source]
         encoded["example_index"] = [rows[i] for i in source]
         return encoded
     else:
-        encoded = tokenizer(batch[cfg.text_column], truncation=True, max_length=cfg.max_length)
-    encoded["labels"] = list(batch[cfg.label_column])
+        encoded = tokenizer(texts, truncation=True, max_length=max_length)
+    encoded["labels"] = list(batch[encoding.label_column])
     return encoded
 
 

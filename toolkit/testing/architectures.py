@@ -1,5 +1,6 @@
 """Tiny random-weight base models of every BERT-family architecture, each with a tokenizer of its
-real kind, for tests that run the toolkit end to end on them (issue #15).
+real kind, to run the toolkit end to end on them (issue #15): tests/test_architectures.py and
+bench/architectures.py.
 
 `build_base_model(arch, directory)` writes what `toolkit train --model DIR` takes: a base model
 (no task head; 2 layers, hidden 32, 2 heads, intermediate 37) saved with `save_pretrained`, and a

@@ -1,0 +1,86 @@
+"""What `--output-dir` may hold: the checks before training, and the staged save of the checkpoint after."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from toolkit.checkpoint import METRICS_FILE
+from toolkit.errors import ToolkitError
+from toolkit.staging import staged_directory
+
+log = logging.getLogger(__name__)
+
+CHECKPOINTS = ".checkpoints"  # Trainer's resumable state, removed once training completes
+# What a saved checkpoint holds: --overwrite replaces a folder holding nothing else.
+CHECKPOINT_FILE = re.compile(r"^(\.checkpoints|config\.json|generation_config\.json|.*\.safetensors(\.index\.json)?|"
+                             r"pytorch_model.*\.bin|training_args\.bin|metrics\.json|mean_pooling\.py|tokenizer.*|"
+                             r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
+                             r".*sentencepiece.*\.model|README\.md)$")
+
+
+def is_main_process() -> bool:
+    """True on the process that writes files (rank 0 under torchrun / accelerate)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def resumable_state(state_dir: Path) -> Path | None:
+    """The newest complete Trainer checkpoint in `state_dir`; half-written newer ones are removed.
+
+    Trainer writes trainer_state.json after the weights, optimizer and scheduler, so a checkpoint
+    whose trainer_state.json reads back was saved whole (a kill mid-save leaves it without one).
+    """
+    candidates = sorted(state_dir.glob("checkpoint-*"), reverse=True,
+                        key=lambda p: int(p.name.rpartition("-")[2]) if p.name.rpartition("-")[2].isdigit() else -1)
+    for candidate in candidates:
+        try:
+            json.loads((candidate / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            log.warning("ignoring %s: it was not saved completely", candidate)
+            shutil.rmtree(candidate, ignore_errors=True)
+            continue
+        return candidate
+    return None
+
+
+def check_output_dir(out: Path, resume: bool, overwrite: bool) -> Path | None:
+    """Refuse to overwrite a finished checkpoint unless asked; return the state --resume continues."""
+    if resume:
+        state = resumable_state(out / CHECKPOINTS) if (out / CHECKPOINTS).is_dir() else None
+        if state is None:
+            raise ToolkitError(f"--resume: no saved training state in {out / CHECKPOINTS} that was written "
+                               "completely; run without --resume to start training.")
+        return state
+    if (out / "config.json").exists() and not overwrite:
+        raise ToolkitError(f"{out} already holds a checkpoint: pass --overwrite to replace it, "
+                           "or choose another --output-dir.")
+    foreign = sorted(p.name for p in out.iterdir() if not CHECKPOINT_FILE.match(p.name)) if out.is_dir() else []
+    if foreign and (out / "config.json").exists():
+        raise ToolkitError(f"{out} holds files a checkpoint does not ({', '.join(foreign[:3])}"
+                           f"{', ...' if len(foreign) > 3 else ''}); --overwrite replaces a checkpoint only: move them "
+                           "out first, or choose another --output-dir.")
+    others = [p.name for p in out.iterdir() if p.name != CHECKPOINTS] if out.is_dir() else []
+    if others and not (out / "config.json").exists():
+        raise ToolkitError(f"--output-dir {out} holds files that are not a checkpoint ({', '.join(sorted(others)[:3])}"
+                           f"{', ...' if len(others) > 3 else ''}); training only ever replaces a checkpoint: choose "
+                           "a new or empty directory.")
+    return None
+
+
+def save_checkpoint(trainer, tokenizer, metrics: dict, out: Path) -> None:
+    """Write the trained model, its tokenizer and metrics.json to `out`, and drop the resumable state.
+
+    The checkpoint is complete in a staging folder before it replaces `out`: a crash or a full disk
+    while saving never leaves half a checkpoint, nor loses the one it replaces.
+    """
+    with staged_directory(out) as staging:
+        trainer.save_model(str(staging))
+        tokenizer.save_pretrained(str(staging))
+        (staging / METRICS_FILE).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+        if (out / CHECKPOINTS).is_dir():
+            os.replace(out / CHECKPOINTS, staging / CHECKPOINTS)
+        shutil.rmtree(staging / CHECKPOINTS, ignore_errors=True)  # resumable state: done with

@@ -1,0 +1,126 @@
+"""Everything a training run needs before it starts: its options resolved once, the model's files,
+the tokenizer, and the data, encoded as the task encodes it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from toolkit.config import TrainConfig
+from toolkit.data import TaskData, load_task_data
+from toolkit.data.augment import augment_ner_split
+from toolkit.errors import ToolkitError
+from toolkit.hub import looks_like_path
+from toolkit.modeling import load_tokenizer, read_config, resolve_model
+from toolkit.staging import recover
+from toolkit.tasks import Encoding, Task
+from toolkit.train import presets
+from toolkit.train.output_dir import check_output_dir, is_main_process
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingRun:
+    """A run ready to train: nothing in it changes once training starts."""
+
+    cfg: TrainConfig  # every option filled in: the task's defaults, the model's length limit, the preset's truncation
+    hyper: presets.HyperParameters
+    resume_from: Path | None  # the Trainer state --resume continues from
+    model_path: str
+    model_config: object  # transformers.PretrainedConfig
+    tokenizer: object
+    data: TaskData
+    train_rows: object  # datasets.Dataset: the training split, with mention-swapped copies if asked
+    train_set: object  # datasets.Dataset: train_rows encoded
+    eval_set: object  # datasets.Dataset: the evaluation split encoded as the runtime reads it
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.data.labels
+
+
+def default_output_dir(task: Task, cfg: TrainConfig) -> Path:
+    """--output-dir, or runs/TASK-MODEL without it."""
+    return Path(cfg.output_dir or Path("runs") / f"{task.name}-{Path(cfg.model).name or 'model'}")
+
+
+def resolve_hyperparameters(task: Task, cfg: TrainConfig, hidden_size: int,
+                            model_type: str = "bert") -> presets.HyperParameters:
+    """The preset's values, overridden by every option the user set."""
+    chosen = presets.choose(cfg.preset, task, hidden_size, model_type)
+    overrides = {k: getattr(cfg, k) for k in asdict(chosen) if getattr(cfg, k) is not None}
+    return replace(chosen, **overrides)
+
+
+def effective_max_length(requested: int, model_config, tokenizer) -> int:
+    """The longest input the model takes: the request, capped by the position embeddings."""
+    limits = [requested, getattr(model_config, "max_position_embeddings", requested)]
+    if 0 < getattr(tokenizer, "model_max_length", 0) < 100_000:
+        limits.append(tokenizer.model_max_length)
+    return min(limits)
+
+
+def resolve_options(task: Task, cfg: TrainConfig, model_config,
+                    tokenizer) -> tuple[TrainConfig, presets.HyperParameters]:
+    """Fill every option that defaults to something: the task's dataset and columns, the output
+    directory, the longest input the model takes, and the preset's hyper-parameters under the
+    user's. A local dataset is recorded by its absolute path, so export and bench find it from any
+    directory."""
+    hyper = resolve_hyperparameters(task, cfg, getattr(model_config, "hidden_size", 768), model_config.model_type)
+    dataset = cfg.dataset or task.default_dataset
+    resolved = replace(
+        cfg,
+        dataset=str(Path(dataset).expanduser().resolve()) if looks_like_path(dataset) else dataset,
+        text_column=cfg.text_column or task.text_column,
+        label_column=cfg.label_column or task.label_column,
+        output_dir=default_output_dir(task, cfg),
+        max_length=effective_max_length(cfg.max_length, model_config, tokenizer),
+        truncation=hyper.truncation,
+    )
+    return resolved, hyper
+
+
+def training_rows(task: Task, data: TaskData, cfg: TrainConfig, hyper: presets.HyperParameters):
+    """The training split, followed by mention-swapped copies of its sentences if asked (NER)."""
+    if not hyper.augment_copies:
+        return data.train
+    if not task.word_input:
+        raise ToolkitError("--augment-copies swaps entity mentions: it is for NER only.")
+    rows = augment_ner_split(data.train, cfg.text_column, cfg.label_column, data.labels, hyper.augment_copies,
+                             seed=cfg.seed)
+    log.info("training rows with mention-swapped copies: %d", len(rows))
+    return rows
+
+
+def encode(task: Task, rows, tokenizer, labels: tuple[str, ...], encoding: Encoding):
+    """`rows` as model inputs with aligned labels (a long text may give several rows)."""
+    return rows.map(lambda batch: task.preprocess(batch, tokenizer, labels, encoding), batched=True,
+                    remove_columns=rows.column_names)
+
+
+def prepare_run(task: Task, cfg: TrainConfig) -> TrainingRun:
+    """Check the options and --output-dir, then resolve the model, the options and the data."""
+    cfg.check()
+    output_dir = default_output_dir(task, cfg)
+    if is_main_process():  # under torchrun the other ranks must not clean what rank 0 is writing
+        recover(output_dir)
+    resume_from = check_output_dir(output_dir, cfg.resume, cfg.overwrite)
+    model_path = resolve_model(cfg.model)
+    tokenizer = load_tokenizer(model_path, task.word_input)
+    model_config = read_config(model_path)
+    cfg, hyper = resolve_options(task, cfg, model_config, tokenizer)
+    log.info("hyper-parameters: %s", hyper)
+    data = load_task_data(task, cfg)
+    rows = training_rows(task, data, cfg, hyper)
+    encoding = Encoding(text_column=cfg.text_column, label_column=cfg.label_column, max_length=cfg.max_length,
+                        label_all_tokens=cfg.label_all_tokens, truncation=cfg.truncation)
+    # Evaluation reads the texts as the runtime will (sentiment: long texts in windows).
+    evaluated = data.eval.add_column("example_index", list(range(len(data.eval))))
+    return TrainingRun(
+        cfg=cfg, hyper=hyper, resume_from=resume_from, model_path=model_path, model_config=model_config,
+        tokenizer=tokenizer, data=data, train_rows=rows,
+        train_set=encode(task, rows, tokenizer, data.labels, encoding),
+        eval_set=encode(task, evaluated, tokenizer, data.labels, replace(encoding, for_evaluation=True)),
+    )
