@@ -18,8 +18,8 @@ from toolkit.evaluation.analysis import Analysis
 from toolkit.evaluation.differences import compare
 from toolkit.evaluation.entity_errors import classify_errors, summarize_errors
 from toolkit.evaluation.ner import analyse
-from toolkit.report_evaluation import evaluation_markdown, write_evaluation_reports
-from toolkit.report_html import evaluation_html
+from toolkit.report.evaluation import evaluation_markdown, write_evaluation_reports
+from toolkit.report.evaluation_html import evaluation_html
 from toolkit.tasks import TASKS
 
 LABELS = tuple(NER_LABELS)
