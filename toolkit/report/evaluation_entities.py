@@ -40,6 +40,7 @@ def confusions_text(errors: dict) -> str:
 
 
 def worst_title(details: dict) -> str:
+    """The heading of the worst sentences, with how many have a mistake."""
     return f"The {len(details['worst'])} worst sentences ({details['sentences_with_errors']} have a mistake)"
 
 

@@ -18,6 +18,7 @@ def confusion_rows(details: dict) -> tuple[list[str], list[list]]:
 
 
 def wrong_title(details: dict) -> str:
+    """The heading of the most confidently wrong texts, with how many are wrong."""
     return f"The {len(details['confidently_wrong'])} most confidently wrong texts ({details['wrong']} wrong)"
 
 
@@ -50,6 +51,7 @@ def markdown_text(report: dict, item: dict) -> str:
 
 
 def markdown_gold(report: dict, item: dict) -> str:
+    """An example's gold label."""
     return md_text(item["gold"])
 
 
@@ -78,6 +80,7 @@ def html_text(report: dict, item: dict) -> str:
 
 
 def html_gold(report: dict, item: dict) -> str:
+    """An example's gold label, as a badge."""
     return badge(item["gold"])
 
 

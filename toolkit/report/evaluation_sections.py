@@ -27,6 +27,8 @@ class Format(NamedTuple):
 
 
 class KindSections(NamedTuple):
+    """Everything of a report that depends on its kind of answer, in each format."""
+
     terminal: Callable[[dict], list[str]]  # (report) -> lines under the terminal's scores table
     markdown: Format
     html: Format
