@@ -202,11 +202,3 @@ def test_metrics_carry_the_majority_baseline_and_a_constant_model_is_named(tmp_p
     ner = json.loads((ner_checkpoint / "metrics.json").read_text())
     assert ner["baseline"]["answer"] == "O" and ner["baseline"]["f1"] == 0.0 and 0 < ner["baseline"]["accuracy"] < 1
     assert ner["evaluation"]["fingerprint"] and Path(ner["evaluation"]["dataset"]).is_absolute()
-
-
-def test_the_training_table_shows_only_the_tasks_own_settings(ner_checkpoint):
-    from toolkit import report
-
-    table = report.train_table(json.loads((ner_checkpoint / "metrics.json").read_text()))
-    assert "decoding=" in table and "pooling=" not in table and "truncation=" not in table
-    assert "always 'O'" in table  # the majority baseline beside the model

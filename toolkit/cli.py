@@ -65,25 +65,25 @@ def options_of(args: argparse.Namespace, options: type):
 
 
 def run_train(args) -> None:
-    from toolkit import report
+    from toolkit.report.train import train_table
     from toolkit.tasks import get_task
     from toolkit.train import is_main_process, train
 
     cfg = options_of(args, config.TrainConfig)
     result = train(get_task(cfg.task), cfg)
     if is_main_process():
-        print(report.train_table(result.metrics))
+        print(train_table(result.metrics))
         print(f"checkpoint: {result.output_dir}")
 
 
 def run_export(args) -> None:
-    from toolkit import report
     from toolkit.export import export
+    from toolkit.report.export import export_table
 
     result = export(options_of(args, config.ExportConfig))
     for line in result.warnings:
         print(f"warning: {line}", file=sys.stderr)
-    print(report.export_table(result.manifest))
+    print(export_table(result.manifest))
     defaults = result.manifest["engine_defaults"]
     openvino = f"; with --engine openvino: {defaults['openvino']}" if "int8-openvino" in result.manifest["variants"] else ""
     print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']}{openvino})")
@@ -92,13 +92,13 @@ def run_export(args) -> None:
 
 
 def run_bench(args) -> None:
-    from toolkit import report
     from toolkit.bench import bench
+    from toolkit.report.bench import bench_table, write_reports
 
     cfg = options_of(args, config.BenchConfig)
     result = bench(cfg, echo=lambda line: print(line, file=sys.stderr))
-    print(report.bench_table(result))
-    paths = report.write_reports(result, cfg.output)
+    print(bench_table(result))
+    paths = write_reports(result, cfg.output)
     print(("partial reports: " if result.partial else "reports: ") + ", ".join(str(p) for p in paths))
     if result.partial:
         raise KeyboardInterrupt
@@ -106,7 +106,7 @@ def run_bench(args) -> None:
 
 def run_evaluate(args) -> None:
     from toolkit.evaluation import evaluate
-    from toolkit.report_evaluation import evaluation_table, write_evaluation_reports
+    from toolkit.report.evaluation import evaluation_table, write_evaluation_reports
 
     cfg = options_of(args, config.EvaluateConfig)
     report = evaluate(cfg)

@@ -14,9 +14,11 @@ SAMPLE_TEXT = "Angela Merkel met Emmanuel Macron in Paris on Monday."
 def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path = Path("exports/demo-ner")) -> dict:
     """Run the whole job offline on the embedded MiniLM and return the bench report."""
     workdir, epochs = cfg.workdir, cfg.epochs
-    from toolkit import report
     from toolkit.bench import bench
     from toolkit.export import export
+    from toolkit.report.bench import bench_table, write_reports
+    from toolkit.report.export import export_table
+    from toolkit.report.train import train_table
     from toolkit.runtime import load
     from toolkit.tasks import get_task
     from toolkit.train import train
@@ -28,12 +30,12 @@ def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path 
     trained = train(get_task("ner"), TrainConfig(task="ner", model="minilm", dataset=str(data_dir),
                                                  train_size="all", eval_size="all", epochs=epochs,
                                                  output_dir=checkpoint_dir, overwrite=True))
-    echo(report.train_table(trained.metrics))
+    echo(train_table(trained.metrics))
     echo("(scores on the demo's synthetic sentences, which are easy: not CoNLL-2003 numbers; see README "
          "Results for those)")
     echo(f"\n2/4 toolkit export {checkpoint_dir} --quantize --output-dir {bundle_dir} --overwrite")
     exported = export(ExportConfig(checkpoint=checkpoint_dir, output_dir=bundle_dir, quantize=True, overwrite=True))
-    echo(report.export_table(exported.manifest))
+    echo(export_table(exported.manifest))
     for line in exported.warnings:
         echo(f"warning: {line}")
     report_path = workdir / "report.json"
@@ -41,8 +43,8 @@ def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path 
          f"--output {report_path}")
     result = bench(BenchConfig(bundle=bundle_dir, batch_sizes=[1, 8], seq_lens=[128], warmup=3, runs=20,
                                output=report_path))
-    echo(report.bench_table(result))
-    paths = report.write_reports(result, report_path)
+    echo(bench_table(result))
+    paths = write_reports(result, report_path)
     echo("reports: " + ", ".join(map(str, paths)))
     echo(f"\n4/4 from toolkit.runtime import load; load({str(bundle_dir)!r})({SAMPLE_TEXT!r})")
     for entity in load(bundle_dir)(SAMPLE_TEXT):

@@ -19,7 +19,6 @@ import hashlib
 import io
 import json
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +28,7 @@ from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
 from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
 from toolkit.runtime.openvino import ENGINES
+from toolkit.staging import staged_file
 
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
 VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
@@ -152,14 +152,8 @@ def package(cfg: PackageConfig) -> PackageResult:
     writer.writerow([f"{dist_info}/RECORD", "", ""])
     files[f"{dist_info}/RECORD"] = record.getvalue().encode()
 
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=output_dir, prefix=f".{wheel_name}.", delete=False) as handle:
-        staging = Path(handle.name)
-    try:
+    with staged_file(wheel_path) as staging:
         with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
             for path, data in files.items():
                 wheel.writestr(path, data)
-        staging.replace(wheel_path)
-    finally:
-        staging.unlink(missing_ok=True)
     return PackageResult(wheel_path=wheel_path, variant=variant, size_bytes=wheel_path.stat().st_size)

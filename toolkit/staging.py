@@ -1,5 +1,5 @@
-"""Write a directory safely: built next to its target and moved into place when complete (a crash
-never leaves half of it), and recoverable when a run is killed half-way through the swap."""
+"""Write a file or a directory safely: built next to its target and moved into place when complete (a
+crash never leaves half of it), and recoverable when a run is killed half-way through a directory's swap."""
 
 from __future__ import annotations
 
@@ -53,9 +53,7 @@ def staged_directory(target: Path):
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-{os.getpid()}-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; a bundle is meant to be shared
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a bundle is meant to be shared
     try:
         yield staging
         old = None
@@ -67,3 +65,59 @@ def staged_directory(target: Path):
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def staged_file(target: Path):
+    """Yield a temporary path next to `target` to write; on success flush it to disk and move it into place.
+
+    A reader of `target` sees the previous file or the complete new one, never a part of it, whenever the
+    process stops. The temporary name starts with a dot and carries the pid, so no glob for `target`'s
+    suffix finds it, and the next write removes what a killed run left.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{target.name}.tmp-{os.getpid()}-"
+    for stale in _leftovers(target, "tmp"):
+        if stale.is_file() and not stale.name.startswith(prefix):  # this process's: another thread writes it
+            stale.unlink(missing_ok=True)
+    handle, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+    os.close(handle)
+    staging = Path(name)
+    try:
+        yield staging
+        os.chmod(staging, 0o666 & ~_umask())  # mkstemp makes it private; keep the mode a plain write gives
+        _fsync(staging)
+        os.replace(staging, target)
+        _fsync_directory(target.parent)
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def write_file(target: Path, data: str | bytes) -> None:
+    """Write `data` (text as UTF-8) to `target` atomically: the old file or the new one, never half."""
+    with staged_file(target) as staging:
+        staging.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def _fsync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make the rename itself durable; a platform that cannot open a directory (Windows) skips it."""
+    try:
+        _fsync(directory)
+    except OSError:
+        pass
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it: set it back at once.
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -173,7 +173,7 @@ def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg
 def export(cfg: ExportConfig) -> ExportResult:
     """Export `cfg.checkpoint` to a bundle of checked ONNX variants and return its manifest."""
     from toolkit.modeling import load_tokenizer
-    from toolkit.report import model_card
+    from toolkit.report.export import model_card
 
     checkpoint = inspect_checkpoint(Path(cfg.checkpoint))
     to_build = requested_variants(cfg)

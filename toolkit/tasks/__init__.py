@@ -44,6 +44,8 @@ class Task:
     word_input: bool  # the text column holds pre-split words with one label each (CoNLL), not text
     answer_kind: AnswerKind  # what the runtime answers for this task (the manifest's `decode`)
     primary_metric: str  # the metric an export's accuracy check compares
+    # The metrics reports lead with, in order: (key in the metrics, what a reader calls it).
+    headline: tuple[tuple[str, str], ...]
     preprocess: Callable  # (batch, tokenizer, labels, Encoding) -> features with aligned labels
     compute_metrics: Callable  # (logits, label_ids, labels, decoding, example_index=None) -> dict
     score_examples: Callable  # (per-example logits, features, labels, decoding) -> dict

@@ -172,6 +172,8 @@ TASK = Task(
     word_input=True,
     answer_kind=ENTITIES,
     primary_metric="f1",
+    headline=(("f1", "entity F1 (sub-word tags)"), ("precision", "P (sub-word)"), ("recall", "R (sub-word)"),
+              ("word_f1", "entity F1 (words, CoNLL)"), ("word_precision", "P (words)"), ("word_recall", "R (words)")),
     preprocess=preprocess,
     compute_metrics=compute_metrics,
     score_examples=score_examples,

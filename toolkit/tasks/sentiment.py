@@ -123,6 +123,7 @@ TASK = Task(
     word_input=False,
     answer_kind=LABEL,
     primary_metric="accuracy",
+    headline=(("accuracy", "accuracy"), ("f1", "macro F1")),
     preprocess=preprocess,
     compute_metrics=compute_metrics,
     score_examples=score_examples,
