@@ -12,7 +12,7 @@ import sys
 import toolkit
 from toolkit import config
 from toolkit.errors import ToolkitError
-from toolkit.options import flag_of
+from toolkit.options import applies_only, flag_of
 # Top-level modules of the extras (pyproject.toml): a verb that needs a missing one names its extra.
 EXTRA_OF_MODULE = {
     **{name: "train" for name in ("torch", "transformers", "optimum", "datasets", "onnx", "accelerate", "seqeval",
@@ -32,15 +32,17 @@ def add_options(parser: argparse.ArgumentParser, options: type, leave_out: froze
         meta = field.metadata
         default = field.default if field.default is not dataclasses.MISSING else (
             field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
-        shown = "" if default in (None, False, True, []) else f" (default: {','.join(map(str, default)) if isinstance(default, list) else default})"
-        where = (f"with {flag_of(meta['only_with'])}: " if meta["only_with"] else
-                 f"without {flag_of(meta['only_without'])}: " if meta["only_without"] else "")
+        # Not `default in (False, True)`: 1.0 == True, and --replica-cpus 1.0 is a default worth showing.
+        shown = "" if isinstance(default, bool) or default in (None, []) else \
+            f" (default: {','.join(map(str, default)) if isinstance(default, list) else default})"
+        rule = applies_only(meta)
+        where = f"{'with' if rule[1] else 'without'} {flag_of(rule[0])}: " if rule else ""
         kwargs = {"help": where + meta["help"] + shown}
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
         if meta["positional"]:
-            if meta["nargs"]:
-                kwargs["nargs"] = meta["nargs"]
+            if meta["positional"] is not True:
+                kwargs["nargs"] = meta["positional"]
             parser.add_argument(field.name, type=meta["type"], **kwargs)
             continue
         flag = flag_of(field.name)

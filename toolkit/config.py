@@ -230,35 +230,35 @@ class EvaluateConfig:
 @dataclass
 class PredictConfig:
     bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
-    texts: list[str] = option("texts to answer; none: read JSON lines or plain lines from stdin", positional=True,
-                              nargs="*", default_factory=list)
+    texts: list[str] = option("texts to answer; none: read JSON lines or plain lines from stdin", positional="*",
+                              default_factory=list)
     variant: str | None = option("the variant to run (default: the manifest's default)", None)
     aggregation: str = option("ner: how word pieces' tags become entities", "first", choices=AGGREGATIONS)
     # A corpus job always verifies the model, runs it on ONNX Runtime and answers --chunk-size rows at a time.
-    batch_size: int = option("texts per ONNX Runtime call", 32, type=int, only_without="input")
+    batch_size: int = option("texts per ONNX Runtime call", 32, type=int, only="not input")
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
-    no_verify: bool = option("skip the sha256 check of the model file", False, only_without="input")
+    no_verify: bool = option("skip the sha256 check of the model file", False, only="not input")
     engine: str | None = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime; the "
                                 "[openvino] extra) (default: the one the variant was made for)", None, choices=ENGINES,
-                                only_without="input")
+                                only="not input")
     input: Path | None = option("answer a corpus instead: a parquet, jsonl or csv file, or a directory of them, read "
-                                "in chunks", None, type=Path, scope=("a corpus", "texts given directly"))
-    output: Path | None = option("the answers' file, parquet or jsonl by its suffix", None, type=Path,
-                                 only_with="input")
-    text_column: str = option("the column of texts", "text", only_with="input")
+                                "in chunks", None, type=Path)
+    output: Path | None = option("the answers' file, parquet or jsonl by its suffix", None, type=Path, only="input")
+    text_column: str = option("the column of texts", "text", only="input")
     id_column: str | None = option("a column copied beside each answer (default: the row number)", None,
-                                   only_with="input")
+                                   only="input")
     chunk_size: int = option("rows read and answered at a time (memory stays bounded by it)", 256, type=int,
-                             only_with="input")
-    overwrite: bool = option("replace --output", False, only_with="input")
+                             only="input")
+    overwrite: bool = option("replace --output", False, only="input")
     ray: bool = option("answer on Ray Data (an actor pool of predictors), on a local Ray or the one at --address",
-                       False, only_with="input", scope=("Ray Data", "this process"))
-    address: str | None = option("a Ray cluster to join (default: start a local Ray)", None, only_with="ray")
+                       False, only="input")
+    address: str | None = option("a Ray cluster to join (default: start a local Ray)", None, only="ray")
 
     def check(self) -> None:
         """Raise one error naming every option outside its allowed values or given where it does not apply."""
         problems: list[str] = []
-        check_scopes(problems, self)
+        check_scopes(problems, self, {"input": ("a corpus", "texts given directly"),
+                                      "ray": ("Ray Data", "this process")})
         check_number(problems, "--chunk-size", self.chunk_size, low=1)
         if self.input is not None and self.texts:
             problems.append("--input answers a corpus: give texts either as arguments or in --input, not both")
@@ -285,17 +285,16 @@ class ServeConfig:
     max_texts: int = option("most texts in one request (422 above)", 256, type=int)
     # A long review is ~13k characters; the runtime's windows read it whole.
     max_chars: int = option("most characters in one text (422 above)", 20_000, type=int)
-    ray: bool = option("serve on Ray Serve, with --replicas replicas, on a local Ray or the one at --address", False,
-                       scope=("Ray Serve", "this process"))
-    replicas: int = option("replicas of the model", 2, type=int, only_with="ray")
-    replica_cpus: float = option("Ray CPUs each replica reserves", 1.0, type=float, only_with="ray")
+    ray: bool = option("serve on Ray Serve, with --replicas replicas, on a local Ray or the one at --address", False)
+    replicas: int = option("replicas of the model", 2, type=int, only="ray")
+    replica_cpus: float = option("Ray CPUs each replica reserves", 1.0, type=float, only="ray")
     address: str | None = option("a Ray cluster to join, e.g. ray://HOST:10001 or auto (default: start a local Ray)",
-                                 None, only_with="ray")
+                                 None, only="ray")
 
     def check(self) -> None:
         """Raise one error naming every option outside its allowed values, before anything starts."""
         problems: list[str] = []
-        check_scopes(problems, self)
+        check_scopes(problems, self, {"ray": ("Ray Serve", "this process")})
         check_number(problems, "--port", self.port, low=0, high=65535)
         check_number(problems, "--max-batch-size", self.max_batch_size, low=1)
         check_number(problems, "--max-wait-ms", self.max_wait_ms, low=0)

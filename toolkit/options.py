@@ -63,17 +63,16 @@ def name_list(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def option(help: str, default=MISSING, *, type=None, choices=None, positional: bool = False, nargs=None,
-           negative: tuple[str, str] | None = None, default_factory=MISSING, only_with: str | None = None,
-           only_without: str | None = None, scope: tuple[str, str] | None = None):
+def option(help: str, default=MISSING, *, type=None, choices=None, positional: bool | str = False,
+           negative: tuple[str, str] | None = None, default_factory=MISSING, only: str | None = None):
     """A config field together with what its command-line option needs: help, type, choices.
 
+    `positional` is True, or argparse's nargs for a positional that takes several values ("*").
     `negative` is (flag, help) of a second flag that sets a True-by-default boolean to False.
-    `only_with`/`only_without` name the field that must be set (or unset) for this one to apply;
-    `scope`, on that field, says what it does set and unset, e.g. ("a corpus", "texts given directly").
+    `only` names the option this one applies with ("input"), or without ("not input").
     """
-    metadata = {"help": help, "type": type, "choices": choices, "positional": positional, "nargs": nargs,
-                "negative": negative, "only_with": only_with, "only_without": only_without, "scope": scope}
+    metadata = {"help": help, "type": type, "choices": choices, "positional": positional, "negative": negative,
+                "only": only}
     return field(default=default, default_factory=default_factory, metadata=metadata)
 
 
@@ -81,19 +80,26 @@ def flag_of(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def check_scopes(problems: list[str], cfg) -> None:
-    """Name the options given where they do not apply: `only_with` another option that is unset, or
-    `only_without` one that is set (field metadata, see `option`)."""
-    fields = {f.name: f for f in dataclasses.fields(cfg)}
-    for rule, needs_owner in (("only_with", True), ("only_without", False)):
-        misplaced: dict[str, list[str]] = {}
-        for f in fields.values():
-            owner = f.metadata.get(rule)
-            default = f.default_factory() if f.default_factory is not MISSING else f.default
-            if owner and getattr(cfg, f.name) != default and bool(getattr(cfg, owner)) != needs_owner:
-                misplaced.setdefault(owner, []).append(flag_of(f.name))
-        for owner, flags in misplaced.items():
-            with_owner, without_owner = fields[owner].metadata["scope"]
-            listed = ", ".join(flags[:-1]) + " and " + flags[-1] if len(flags) > 1 else flags[0]
-            problems.append(f"{listed} apply to {with_owner}: add {flag_of(owner)}, or leave them out" if needs_owner
-                            else f"{listed} apply to {without_owner}, not with {flag_of(owner)}: leave them out")
+def applies_only(meta) -> tuple[str, bool] | None:
+    """(the option a field's `only` names, whether that option must be set), or None: it always applies."""
+    only = meta.get("only")
+    if not only:
+        return None
+    return (only.removeprefix("not "), False) if only.startswith("not ") else (only, True)
+
+
+def check_scopes(problems: list[str], cfg, scopes: dict[str, tuple[str, str]]) -> None:
+    """Name the options given where they do not apply (see `option`'s `only`). `scopes` says, per option that
+    others depend on, what setting it and leaving it unset answer, e.g. {"input": ("a corpus", "texts given
+    directly")}."""
+    misplaced: dict[tuple[str, bool], list[str]] = {}
+    for f in dataclasses.fields(cfg):
+        rule = applies_only(f.metadata)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if rule and getattr(cfg, f.name) != default and bool(getattr(cfg, rule[0])) != rule[1]:
+            misplaced.setdefault(rule, []).append(flag_of(f.name))
+    for (owner, needs_owner), flags in misplaced.items():
+        with_owner, without_owner = scopes[owner]
+        listed = ", ".join(flags[:-1]) + " and " + flags[-1] if len(flags) > 1 else flags[0]
+        problems.append(f"{listed} apply to {with_owner}: add {flag_of(owner)}, or leave them out" if needs_owner
+                        else f"{listed} apply to {without_owner}, not with {flag_of(owner)}: leave them out")
