@@ -115,8 +115,9 @@ async def load_http(url: str, texts: list[str], clients: int, requests: int) -> 
 def uvicorn_load(bundle: Path, texts: list[str], clients: int, requests: int, max_batch_size: int,
                  threads: int) -> dict:
     port = free_port()
-    code = (f"from toolkit.serve.server import serve; serve({str(bundle)!r}, port={port}, threads={threads}, "
-            f"max_batch_size={max_batch_size}, max_wait_ms=5, log_level='warning')")
+    code = (f"from toolkit.config import ServeConfig; from toolkit.serve.server import serve; "
+            f"serve(ServeConfig({str(bundle)!r}, port={port}, threads={threads}, max_batch_size={max_batch_size}, "
+            f"max_wait_ms=5), log_level='warning')")
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -146,9 +147,11 @@ def batch_sizes(url: str) -> float | None:
 def ray_serve_load(bundle: Path, texts: list[str], clients: int, requests: int) -> dict:
     from ray import serve
 
+    from toolkit.config import ServeConfig
     from toolkit.serve.ray_app import APP_NAME, deploy_ray
 
-    url = deploy_ray(bundle, replicas=2, port=free_port(), threads=1, max_batch_size=32, max_wait_ms=5)
+    url = deploy_ray(ServeConfig(bundle, ray=True, replicas=2, port=free_port(), threads=1, max_batch_size=32,
+                                 max_wait_ms=5))
     try:
         wait_until_ready(url, timeout=120, interval=0.3)
         latencies, seconds, errors = asyncio.run(load_http(url, texts, clients, requests))
@@ -161,7 +164,8 @@ def job_comparison(bundle: Path, texts: list[str], copies: int, skip_ray: bool) 
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from toolkit.serve.jobs import predict_corpus
+    from toolkit.config import PredictConfig
+    from toolkit.jobs import predict_corpus
 
     results = []
     with tempfile.TemporaryDirectory() as work:
@@ -173,8 +177,8 @@ def job_comparison(bundle: Path, texts: list[str], copies: int, skip_ray: bool) 
         outputs = {}
         for use_ray in ([False] if skip_ray else [False, True]):
             output = Path(work) / f"answers-{'ray' if use_ray else 'local'}.parquet"
-            job = predict_corpus(bundle, corpus, output, id_column="id", use_ray=use_ray, progress=False,
-                                 threads=None if use_ray else 2)
+            job = predict_corpus(PredictConfig(bundle, input=corpus, output=output, id_column="id", ray=use_ray,
+                                               threads=None if use_ray else 2))
             outputs[use_ray] = pq.read_table(output).to_pylist()
             results.append({"setup": f"batch job, {'Ray Data, 2 actors x 1 thread' if use_ray else 'local, 2 threads'}",
                             "rows": job.rows, "seconds": round(job.seconds, 1),

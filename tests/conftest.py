@@ -142,6 +142,22 @@ def full_ner_bundle(tmp_path_factory, ner_checkpoint) -> Path:
                          compact=True, openvino=True, calibration_size=8)
 
 
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray with 2 CPUs on 127.0.0.1 (no dashboard, no usage report), started once for every Ray test
+    (Ray Serve's and Ray Data's, which share it) and shut down at the end."""
+    import ray
+
+    from toolkit.ray_cluster import init_ray
+
+    init_ray(address=None, num_cpus=2)
+    yield ray
+    from ray import serve
+
+    serve.shutdown()
+    ray.shutdown()
+
 def has_cuda() -> bool:
     import onnxruntime
 

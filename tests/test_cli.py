@@ -60,17 +60,6 @@ def test_version_comes_from_the_installed_distribution():
     assert toolkit.__version__ == version(toolkit.DISTRIBUTION)
 
 
-def test_predict_answers_every_line_a_bad_one_cannot_stop_the_others(ner_bundle):
-    lines = ['Angela Merkel met John Smith in Paris .', '{"text": "a \\ud800 b"}', '{"text": "Olga Petrova"}']
-    run = subprocess.run([sys.executable, "-m", "toolkit", "predict", str(ner_bundle)], input="\n".join(lines),
-                         capture_output=True, text=True)
-    answers = [json.loads(line) for line in run.stdout.splitlines()]
-    assert len(answers) == 3 and isinstance(answers[0]["answer"], list) and isinstance(answers[2]["answer"], list)
-    assert answers[1]["line"] == 2 and "lone surrogate" in answers[1]["error"]
-    assert run.returncode == 1 and "1 input line(s) could not be answered" in run.stderr
-    assert "Traceback" not in run.stderr
-
-
 def test_predict_into_a_closed_pipe_ends_quietly(ner_bundle):
     many = "\n".join(["Angela Merkel met John Smith in Paris ."] * 2000)
     run = subprocess.run(f"{sys.executable} -m toolkit predict {ner_bundle} | head -n 1", shell=True, input=many,

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import logging
 import os
 import sys
-from typing import BinaryIO, TextIO
 
 import toolkit
 from toolkit import config
 from toolkit.errors import ToolkitError
-
-STDIN_CHUNK = 256  # stdin lines answered per batch by `toolkit predict`
+from toolkit.options import applies_only, flag_of
 # Top-level modules of the extras (pyproject.toml): a verb that needs a missing one names its extra.
 EXTRA_OF_MODULE = {
     **{name: "train" for name in ("torch", "transformers", "optimum", "datasets", "onnx", "accelerate", "seqeval",
@@ -35,16 +32,20 @@ def add_options(parser: argparse.ArgumentParser, options: type, leave_out: froze
         meta = field.metadata
         default = field.default if field.default is not dataclasses.MISSING else (
             field.default_factory() if field.default_factory is not dataclasses.MISSING else None)
-        shown = "" if default in (None, False, True, []) else f" (default: {','.join(map(str, default)) if isinstance(default, list) else default})"
-        kwargs = {"help": meta["help"] + shown}
+        # Not `default in (False, True)`: 1.0 == True, and --replica-cpus 1.0 is a default worth showing.
+        shown = "" if isinstance(default, bool) or default in (None, []) else \
+            f" (default: {','.join(map(str, default)) if isinstance(default, list) else default})"
+        rule = applies_only(meta)
+        where = f"{'with' if rule[1] else 'without'} {flag_of(rule[0])}: " if rule else ""
+        kwargs = {"help": where + meta["help"] + shown}
         if meta["choices"]:
             kwargs["choices"] = meta["choices"]
         if meta["positional"]:
-            if meta["nargs"]:
-                kwargs["nargs"] = meta["nargs"]
+            if meta["positional"] is not True:
+                kwargs["nargs"] = meta["positional"]
             parser.add_argument(field.name, type=meta["type"], **kwargs)
             continue
-        flag = "--" + field.name.replace("_", "-")
+        flag = flag_of(field.name)
         if isinstance(default, bool):
             if meta["negative"]:
                 group = parser.add_mutually_exclusive_group()
@@ -115,150 +116,35 @@ def run_evaluate(args) -> None:
     print("reports: " + ", ".join(str(p) for p in paths))
 
 
-def load_predictor(cfg: config.PredictConfig):
-    """The bundle's predictor with the options `toolkit predict` was given."""
-    from toolkit.runtime import load
-
-    predictor = load(cfg.bundle, variant=cfg.variant, verify=not cfg.no_verify, batch_size=cfg.batch_size,
-                     threads=cfg.threads, engine=cfg.engine)
-    if hasattr(predictor, "aggregation"):
-        predictor.aggregation = cfg.aggregation
-    return predictor
-
-
-def parse_line(raw: bytes, number: int) -> dict:
-    """One stdin line (a JSON string, {"text": ..., "id": ...}, or plain text) as its output record
-    so far: {"line": N, "id": ... if given} with "text" to answer, or with "error"."""
-    record: dict = {"line": number}
-    try:
-        line = raw.decode("utf-8").rstrip("\r\n")
-    except UnicodeDecodeError as error:
-        return {**record, "error": f"line {number}: invalid UTF-8 at byte {error.start}"}
-    if line[:1] in ('{', '"', '['):
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as error:
-            return {**record, "error": f"line {number}: not valid JSON ({error.msg} at column {error.colno})"}
-        if isinstance(value, dict) and "id" in value:
-            record["id"] = value["id"]
-        if isinstance(value, dict) and isinstance(value.get("text"), str):
-            line = value["text"]
-        elif isinstance(value, str):
-            line = value
-        else:
-            return {**record, "error": f"line {number}: expected a JSON string or an object with a \"text\" string"}
-    try:
-        line.encode("utf-8")
-    except UnicodeEncodeError as error:  # a lone surrogate, which JSON's \ud800 escapes can make
-        return {**record, "error": f"line {number}: the text holds {line[error.start]!r}, which is not a "
-                                   "character (a lone surrogate); send the text as UTF-8"}
-    return {**record, "text": line}
-
-
-def answer_each(predictor, texts: list[str]) -> list[tuple[object, str | None]]:
-    """(answer, None) or (None, error) per text: a batch first, one by one if the batch fails, so
-    that nothing one text holds can stop the others."""
-    try:
-        return [(answer, None) for answer in predictor(texts)] if texts else []
-    except Exception:  # noqa: BLE001 - which text failed is found below, and reported on its own line
-        pass
-    results = []
-    for text in texts:
-        try:
-            results.append((predictor([text])[0], None))
-        except Exception as error:  # noqa: BLE001 - reported as this line's error record
-            results.append((None, f"{type(error).__name__}: {error}"))
-    return results
-
-
-def predict_lines(predictor, stream: BinaryIO, out: TextIO) -> int:
-    """One JSON record per input line, in order: {"line", "id" (when the line gave one), "answer"},
-    or {"line", "id", "error"} for a bad line while the rest go on. Returns how many lines failed."""
-    from toolkit.runtime.predict import to_json
-
-    pending: list[dict] = []
-    failed = 0
-
-    def flush() -> None:
-        nonlocal failed
-        answers = iter(answer_each(predictor, [r["text"] for r in pending if "text" in r]))
-        for record in pending:
-            if "text" in record:
-                answer, error = next(answers)
-                del record["text"]
-                record.update({"error": f"line {record['line']}: {error}"} if error else {"answer": answer})
-            failed += "error" in record
-            out.write(to_json(record) + "\n")
-        out.flush()
-        pending.clear()
-
-    for number, raw in enumerate(stream, start=1):
-        pending.append(parse_line(raw, number))
-        if len(pending) >= STDIN_CHUNK:
-            flush()
-    flush()
-    return failed
-
-
 def run_predict(args) -> None:
+    cfg = options_of(args, config.PredictConfig)
+    cfg.check()
+    if cfg.input is not None:
+        from toolkit.jobs import predict_corpus
+
+        result = predict_corpus(cfg)
+        print(f"answers: {result.output_path}: {result.rows} rows from {result.files} file(s) in "
+              f"{result.seconds:.1f} s")
+        return
+    from toolkit.jobs import load_predictor
+    from toolkit.jobs.stdin import predict_lines
     from toolkit.runtime.predict import to_json
 
-    cfg = options_of(args, config.PredictConfig)
-    corpus_only = [f"--{f.name.replace('_', '-')}" for f in dataclasses.fields(config.PredictConfig)
-                   if f.metadata["help"].startswith("with --") and getattr(cfg, f.name) != f.default]
-    if cfg.input is not None:
-        if cfg.texts:
-            raise ToolkitError("--input answers a corpus: give texts either as arguments or in --input, not both.")
-        defaults = {f.name: f.default for f in dataclasses.fields(config.PredictConfig)}
-        if cfg.no_verify or cfg.batch_size != defaults["batch_size"] or cfg.engine != defaults["engine"]:
-            raise ToolkitError("--batch-size, --no-verify and --engine apply to texts given directly; a corpus job "
-                               "always verifies the model, runs it on ONNX Runtime and reads --chunk-size rows at a "
-                               "time.")
-        return run_corpus(cfg)
-    if corpus_only:
-        raise ToolkitError(f"{', '.join(corpus_only)} apply to a corpus: add --input FILE_OR_DIR, or leave them out.")
     predictor = load_predictor(cfg)
     if cfg.texts:
         for answer in predictor(list(cfg.texts)):
             print(to_json(answer))
-    else:
-        failed = predict_lines(predictor, sys.stdin.buffer, sys.stdout)
-        if failed:
-            raise ToolkitError(f"{failed} input line(s) could not be answered: their error records say why; "
-                               "the other lines were answered.")
-
-
-def run_corpus(cfg: config.PredictConfig) -> None:
-    """`toolkit predict --input`: a corpus in, a file of answers out."""
-    from toolkit.serve import predict_corpus
-
-    if cfg.output is None:
-        raise ToolkitError("--input and --output go together: name the file the answers go to (.parquet or .jsonl).")
-    result = predict_corpus(cfg.bundle, cfg.input, cfg.output, text_column=cfg.text_column, id_column=cfg.id_column,
-                            batch_size=cfg.chunk_size, overwrite=cfg.overwrite, use_ray=cfg.ray, variant=cfg.variant,
-                            threads=cfg.threads, aggregation=cfg.aggregation, address=cfg.address,
-                            progress=os.environ.get("TOOLKIT_QUIET") != "1")
-    print(f"answers: {result.output_path}: {result.rows} rows from {result.files} file(s) in {result.seconds:.1f} s")
+        return
+    failed = predict_lines(predictor, sys.stdin.buffer, sys.stdout)
+    if failed:
+        raise ToolkitError(f"{failed} input line(s) could not be answered: their error records say why; "
+                           "the other lines were answered.")
 
 
 def run_serve(args) -> None:
-    from toolkit.serve import Limits
+    from toolkit.serve.server import serve
 
-    cfg = options_of(args, config.ServeConfig)
-    limits = Limits(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
-    options = {"host": cfg.host, "port": cfg.port, "variant": cfg.variant, "threads": cfg.threads,
-               "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms, "limits": limits}
-    if cfg.ray and cfg.engine == "openvino":
-        raise ToolkitError("--engine openvino serves from this process only, not on Ray Serve's replicas: leave "
-                           "--ray out, or --engine.")
-    if cfg.ray:
-        from toolkit.serve import serve_ray
-
-        serve_ray(cfg.bundle, replicas=cfg.replicas, address=cfg.address, **options)
-    else:
-        from toolkit.serve import serve
-
-        serve(cfg.bundle, engine=cfg.engine, **options)
+    serve(options_of(args, config.ServeConfig))
 
 
 def run_package(args) -> None:

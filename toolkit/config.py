@@ -6,90 +6,35 @@ from these fields, so a default, a set of choices or a help line is written here
 
 from __future__ import annotations
 
-import argparse
-import os
-from dataclasses import MISSING, dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.modeling import EMBEDDED_MODEL, POOLINGS
+from toolkit.options import (
+    check_number,
+    check_output,
+    check_scopes,
+    check_size,
+    int_list,
+    name_list,
+    option,
+    raise_problems,
+)
 from toolkit.runtime.bio import DECODINGS
 from toolkit.runtime.bundle import MIN_MAX_LENGTH
 from toolkit.runtime.cpu import QUANTIZE_TARGETS
 from toolkit.runtime.entities import STRATEGIES as AGGREGATIONS
 from toolkit.runtime.openvino import ENGINES
 from toolkit.runtime.predict import PROVIDERS
-from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS
-from toolkit.serve.limits import Limits
 from toolkit.tasks import TASKS
 from toolkit.tasks.sentiment import TRUNCATIONS
 
 PRESETS = ("auto", "tutorial")
 DEVICES = tuple(PROVIDERS)
 OPSETS = (14, 23)  # Optimum's BERT-family exports need 14+; onnxruntime 1.32 runs up to 23
-
-
-def check_number(problems: list[str], flag: str, value, low=None, high=None, above=None) -> None:
-    """Add a problem when `value` (None: not given) is outside [low, high] or not above `above`."""
-    if value is None:
-        return
-    if (low is not None and value < low) or (high is not None and value > high) or (
-            above is not None and value <= above):
-        bounds = [f"above {above:g}" if above is not None else None, f"at least {low:g}" if low is not None else None,
-                  f"at most {high:g}" if high is not None else None]
-        problems.append(f"{flag} must be {' and '.join(b for b in bounds if b)}, found {value:g}")
-
-
-def check_size(problems: list[str], flag: str, value) -> None:
-    """Sizes are a positive whole number or 'all'."""
-    if value is None or str(value).lower() == "all":
-        return
-    try:
-        if int(value) > 0:
-            return
-    except ValueError:
-        pass
-    problems.append(f"{flag} must be a positive whole number or 'all', found {value!r}")
-
-
-def raise_problems(problems: list[str]) -> None:
-    """All problems of a config at once, in one line."""
-    if problems:
-        from toolkit.errors import ToolkitError
-
-        raise ToolkitError("; ".join(problems) + ".")
-
-
-def check_output(problems: list[str], output: Path) -> None:
-    """An --output must name a file in a place that can be written."""
-    output = Path(output)
-    if output.is_dir():
-        problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
-    elif output.parent.exists() and not os.access(output.parent, os.W_OK):
-        problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
-
-
-def int_list(value: str) -> list[int]:
-    """Parse comma-separated integers, e.g. '1,8,32'."""
-    try:
-        return [int(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, found {value!r}") from None
-
-
-def name_list(value: str) -> list[str]:
-    """Parse comma-separated names, e.g. 'fp32,int8-dynamic'."""
-    return [v.strip() for v in value.split(",") if v.strip()]
-
-
-def option(help: str, default=MISSING, *, type=None, choices=None, positional: bool = False, nargs=None,
-           negative: tuple[str, str] | None = None, default_factory=MISSING):
-    """A config field together with what its command-line option needs: help, type, choices.
-
-    `negative` is (flag, help) of a second flag that sets a True-by-default boolean to False.
-    """
-    metadata = {"help": help, "type": type, "choices": choices, "positional": positional, "nargs": nargs,
-                "negative": negative}
-    return field(default=default, default_factory=default_factory, metadata=metadata)
+PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
+PACKAGE_VERSION = re.compile(r"^\d+(\.\d+)*$")
 
 
 @dataclass
@@ -285,27 +230,41 @@ class EvaluateConfig:
 @dataclass
 class PredictConfig:
     bundle: Path = option("a bundle directory made by `toolkit export`", positional=True, type=Path)
-    texts: list[str] = option("texts to answer; none: read JSON lines or plain lines from stdin", positional=True,
-                              nargs="*", default_factory=list)
+    texts: list[str] = option("texts to answer; none: read JSON lines or plain lines from stdin", positional="*",
+                              default_factory=list)
     variant: str | None = option("the variant to run (default: the manifest's default)", None)
     aggregation: str = option("ner: how word pieces' tags become entities", "first", choices=AGGREGATIONS)
-    batch_size: int = option("texts per ONNX Runtime call", 32, type=int)
+    # A corpus job always verifies the model, runs it on ONNX Runtime and answers --chunk-size rows at a time.
+    batch_size: int = option("texts per ONNX Runtime call", 32, type=int, only="not input")
     threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
-    no_verify: bool = option("skip the sha256 check of the model file", False)
+    no_verify: bool = option("skip the sha256 check of the model file", False, only="not input")
     engine: str | None = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime; the "
-                                "[openvino] extra) (default: the one the variant was made for)", None, choices=ENGINES)
+                                "[openvino] extra) (default: the one the variant was made for)", None, choices=ENGINES,
+                                only="not input")
     input: Path | None = option("answer a corpus instead: a parquet, jsonl or csv file, or a directory of them, read "
                                 "in chunks", None, type=Path)
-    output: Path | None = option("with --input: the answers' file, parquet or jsonl by its suffix", None, type=Path)
-    text_column: str = option("with --input: the column of texts", "text")
-    id_column: str | None = option("with --input: a column copied beside each answer (default: the row number)",
-                                   None)
-    chunk_size: int = option("with --input: rows read and answered at a time (memory stays bounded by it)", 256,
-                             type=int)
-    overwrite: bool = option("with --input: replace --output", False)
-    ray: bool = option("with --input: answer on Ray Data (an actor pool of predictors), on a local Ray or the one "
-                       "at --address", False)
-    address: str | None = option("with --ray: a Ray cluster to join (default: start a local Ray)", None)
+    output: Path | None = option("the answers' file, parquet or jsonl by its suffix", None, type=Path, only="input")
+    text_column: str = option("the column of texts", "text", only="input")
+    id_column: str | None = option("a column copied beside each answer (default: the row number)", None,
+                                   only="input")
+    chunk_size: int = option("rows read and answered at a time (memory stays bounded by it)", 256, type=int,
+                             only="input")
+    overwrite: bool = option("replace --output", False, only="input")
+    ray: bool = option("answer on Ray Data (an actor pool of predictors), on a local Ray or the one at --address",
+                       False, only="input")
+    address: str | None = option("a Ray cluster to join (default: start a local Ray)", None, only="ray")
+
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values or given where it does not apply."""
+        problems: list[str] = []
+        check_scopes(problems, self, {"input": ("a corpus", "texts given directly"),
+                                      "ray": ("Ray Data", "this process")})
+        check_number(problems, "--chunk-size", self.chunk_size, low=1)
+        if self.input is not None and self.texts:
+            problems.append("--input answers a corpus: give texts either as arguments or in --input, not both")
+        if self.input is not None and self.output is None:
+            problems.append("--input and --output go together: name the file the answers go to (.parquet or .jsonl)")
+        raise_problems(problems)
 
 
 @dataclass
@@ -314,20 +273,39 @@ class ServeConfig:
     host: str = option("address to listen on (127.0.0.1: this machine only)", "127.0.0.1")
     port: int = option("TCP port to listen on", 8080, type=int)
     variant: str | None = option("the variant to serve (default: the manifest's default)", None)
-    threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice)", None, type=int)
+    threads: int | None = option("ONNX Runtime threads (default: ONNX Runtime's choice; 1 per replica with --ray)",
+                                 None, type=int)
     engine: str | None = option("what runs the model: onnxruntime, or openvino (OpenVINO's CPU runtime; the "
                                 "[openvino] extra; not with --ray) (default: the one the variant was made for)", None,
                                 choices=ENGINES)
-    max_batch_size: int = option("texts grouped into one model call from concurrent requests (1: no batching)",
-                                 MAX_BATCH_SIZE, type=int)
-    max_wait_ms: float = option("how long a request may wait for others to join its batch", MAX_WAIT_MS, type=float)
-    max_body_bytes: int = option("largest request body accepted (413 above)", Limits.max_body_bytes, type=int)
-    max_texts: int = option("most texts in one request (422 above)", Limits.max_texts, type=int)
-    max_chars: int = option("most characters in one text (422 above)", Limits.max_chars, type=int)
+    max_batch_size: int = option("texts grouped into one model call from concurrent requests (1: no batching)", 32,
+                                 type=int)
+    max_wait_ms: float = option("how long a request may wait for others to join its batch", 5.0, type=float)
+    max_body_bytes: int = option("largest request body accepted (413 above)", 1 << 20, type=int)
+    max_texts: int = option("most texts in one request (422 above)", 256, type=int)
+    # A long review is ~13k characters; the runtime's windows read it whole.
+    max_chars: int = option("most characters in one text (422 above)", 20_000, type=int)
     ray: bool = option("serve on Ray Serve, with --replicas replicas, on a local Ray or the one at --address", False)
-    replicas: int = option("with --ray: replicas of the model", 2, type=int)
-    address: str | None = option("with --ray: a Ray cluster to join, e.g. ray://HOST:10001 or auto (default: start a "
-                                 "local Ray)", None)
+    replicas: int = option("replicas of the model", 2, type=int, only="ray")
+    replica_cpus: float = option("Ray CPUs each replica reserves", 1.0, type=float, only="ray")
+    address: str | None = option("a Ray cluster to join, e.g. ray://HOST:10001 or auto (default: start a local Ray)",
+                                 None, only="ray")
+
+    def check(self) -> None:
+        """Raise one error naming every option outside its allowed values, before anything starts."""
+        problems: list[str] = []
+        check_scopes(problems, self, {"ray": ("Ray Serve", "this process")})
+        check_number(problems, "--port", self.port, low=0, high=65535)
+        check_number(problems, "--max-batch-size", self.max_batch_size, low=1)
+        check_number(problems, "--max-wait-ms", self.max_wait_ms, low=0)
+        for flag, value in (("--max-body-bytes", self.max_body_bytes), ("--max-texts", self.max_texts),
+                            ("--max-chars", self.max_chars), ("--replicas", self.replicas)):
+            check_number(problems, flag, value, low=1)
+        check_number(problems, "--replica-cpus", self.replica_cpus, above=0)
+        if self.ray and self.engine == "openvino":
+            problems.append("--engine openvino serves from this process only, not on Ray Serve's replicas: leave "
+                            "--ray out, or --engine")
+        raise_problems(problems)
 
 
 @dataclass
@@ -338,6 +316,18 @@ class PackageConfig:
     variant: str | None = option("the variant to package (default: the bundle's default)", None)
     output_dir: Path = option("where the wheel goes", Path("dist"), type=Path)
     overwrite: bool = option("replace a wheel of the same name and version", False)
+
+    def check(self) -> None:
+        """Raise one error naming every option that cannot make a wheel, before the bundle is read."""
+        problems: list[str] = []
+        if not PACKAGE_NAME.match(self.name):
+            problems.append(f"--name {self.name!r} is not a package name: use lower-case letters, digits and _, "
+                            "starting with a letter (e.g. ner_model)")
+        if not PACKAGE_VERSION.match(self.version):
+            problems.append(f"--version {self.version!r} is not a version: use numbers with dots, e.g. 1.0.0")
+        if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
+            problems.append(f"--output-dir {self.output_dir} is a file: choose a directory")
+        raise_problems(problems)
 
 
 @dataclass

@@ -18,7 +18,6 @@ import csv
 import hashlib
 import io
 import json
-import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +29,6 @@ from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
 from toolkit.runtime.openvino import ENGINES
 from toolkit.staging import staged_file
 
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
-VERSION_PATTERN = re.compile(r"^\d+(\.\d+)*$")
 RUNTIME_DIR = Path(toolkit.__file__).parent / "runtime"
 
 INIT_TEMPLATE = '''"""{summary}
@@ -61,17 +58,6 @@ class PackageResult:
     wheel_path: Path
     variant: str
     size_bytes: int
-
-
-def check_names(cfg: PackageConfig) -> None:
-    problems = []
-    if not NAME_PATTERN.match(cfg.name):
-        problems.append(f"--name {cfg.name!r} is not a package name: use lower-case letters, digits and _, "
-                        "starting with a letter (e.g. ner_model)")
-    if not VERSION_PATTERN.match(cfg.version):
-        problems.append(f"--version {cfg.version!r} is not a version: use numbers with dots, e.g. 1.0.0")
-    if problems:
-        raise ToolkitError("; ".join(problems) + ".")
 
 
 def runtime_files(name: str) -> dict[str, bytes]:
@@ -108,13 +94,11 @@ def _record_line(path: str, data: bytes) -> list[str]:
 
 def package(cfg: PackageConfig) -> PackageResult:
     """Build a wheel holding one variant of a bundle and the runtime, and return its path."""
-    check_names(cfg)
+    cfg.check()
     bundle = load_bundle(cfg.bundle)
     variant = cfg.variant or bundle.default_variant
     bundle.verify(variant)  # a tampered or truncated model is never packaged
     output_dir = Path(cfg.output_dir)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise ToolkitError(f"--output-dir {output_dir} is a file: choose a directory.")
     wheel_name = f"{cfg.name}-{cfg.version}-py3-none-any.whl"
     wheel_path = output_dir / wheel_name
     if wheel_path.exists() and not cfg.overwrite:

@@ -166,26 +166,6 @@ def test_missing_files_and_unknown_format(tmp_path, ner_bundle):
         load(tmp_path)
 
 
-def test_predict_reads_stdin_lines_and_reports_bad_ones(ner_bundle):
-    from toolkit.cli import load_predictor, predict_lines
-    from toolkit.config import PredictConfig
-
-    predictor = load_predictor(PredictConfig(bundle=ner_bundle, batch_size=4))
-    stdin = io.BytesIO(b'Angela Merkel met John Smith in Paris .\n{"text": "Olga Petrova", "id": "doc-7"}\n'
-                       b'\xff\xfe broken\n{"text": oops}\n"a JSON string"\nlast line\n')
-    out = io.StringIO()
-    predict_lines(predictor, stdin, out)
-    lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert len(lines) == 6
-    assert [r["line"] for r in lines] == [1, 2, 3, 4, 5, 6] and lines[1]["id"] == "doc-7" and "id" not in lines[0]
-    assert isinstance(lines[0]["answer"], list) and isinstance(lines[1]["answer"], list)
-    alone = load(ner_bundle)("Angela Merkel met John Smith in Paris .")  # int8 scores move with the batch
-    assert [(e["entity"], e["start"], e["end"]) for e in lines[0]["answer"]] == [
-        (e["entity"], e["start"], e["end"]) for e in alone] and alone
-    assert lines[2] == {"line": 3, "error": "line 3: invalid UTF-8 at byte 0"}
-    assert lines[3]["line"] == 4 and "not valid JSON" in lines[3]["error"]
-
-
 def test_predict_command_with_arguments(ner_bundle, sentiment_bundle):
     run = subprocess.run([sys.executable, "-m", "toolkit", "predict", str(sentiment_bundle), "great film", "bad"],
                          capture_output=True, text=True)

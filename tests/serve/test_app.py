@@ -14,7 +14,6 @@ from toolkit.errors import BundleError
 from toolkit.runtime import load
 from toolkit.serve.app import create_app
 from toolkit.serve.batching import RUN_SIZE
-from toolkit.serve.limits import Limits
 
 TEXTS = ["Angela Merkel met John Smith in Paris .", "Olga Petrova visited Nairobi .",
          "Shares of Barclays fell after Maria Garcia resigned .", "", "Greenpeace and Toyota met in Tokyo ."]
@@ -40,7 +39,7 @@ def assert_same_answers(found: list, expected: list) -> None:
 
 @pytest.fixture(scope="module")
 def ner_client(ner_bundle):
-    with TestClient(create_app(ner_bundle, limits=Limits(max_body_bytes=4000, max_texts=4, max_chars=80))) as client:
+    with TestClient(create_app(ner_bundle, max_body_bytes=4000, max_texts=4, max_chars=80)) as client:
         yield client
 
 

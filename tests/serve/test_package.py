@@ -1,4 +1,5 @@
-"""`import toolkit.serve` stays light: FastAPI, uvicorn, Ray and pyarrow load only with what needs them."""
+"""The command line stays light: FastAPI, uvicorn, Ray and pyarrow load only with the verb that needs them;
+and each public function is imported from its home."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import subprocess
 import sys
 
 
-def test_importing_the_serve_package_loads_no_server_or_ray():
-    code = ("import sys, toolkit, toolkit.serve; from toolkit.serve import Limits; "
+def test_importing_the_cli_and_predicts_package_loads_no_server_or_ray():
+    code = ("import sys, toolkit, toolkit.cli, toolkit.jobs, toolkit.jobs.stdin; "
             "print(sorted(m for m in ('fastapi', 'uvicorn', 'ray', 'pyarrow', 'prometheus_client', 'torch', "
             "'onnxruntime') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -16,8 +17,9 @@ def test_importing_the_serve_package_loads_no_server_or_ray():
 
 
 def test_the_public_functions_resolve_to_their_homes():
+    import toolkit.jobs
     import toolkit.serve as package
 
     assert package.create_app.__module__ == "toolkit.serve.app"
     assert package.serve.__module__ == "toolkit.serve.server"
-    assert package.predict_corpus.__module__ == "toolkit.serve.jobs"
+    assert toolkit.jobs.predict_corpus.__module__ == "toolkit.jobs"

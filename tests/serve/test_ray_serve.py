@@ -11,6 +11,7 @@ import pytest
 
 from tests.serve.conftest import free_port
 from tests.serve.test_app import TEXTS, assert_same_answers
+from toolkit.config import ServeConfig
 from toolkit.errors import BundleError
 from toolkit.runtime import load
 
@@ -23,7 +24,7 @@ def ray_url(ray_local, ner_bundle):
 
     from toolkit.serve.ray_app import APP_NAME, deploy_ray
 
-    url = deploy_ray(ner_bundle, replicas=2, port=free_port(), variant="fp32", max_wait_ms=20)
+    url = deploy_ray(ServeConfig(ner_bundle, ray=True, replicas=2, port=free_port(), variant="fp32", max_wait_ms=20))
     yield url
     serve.delete(APP_NAME)  # gives the replicas' CPUs back to the Ray Data test
 
@@ -68,7 +69,7 @@ def test_a_tampered_bundle_is_refused_before_ray_deploys(tmp_path, ner_bundle):
     manifest = json.loads((bundle / "manifest.json").read_text())
     (bundle / manifest["variants"][manifest["default_variant"]]["file"]).write_bytes(b"tampered")
     with pytest.raises(BundleError, match="does not match the manifest"):
-        deploy_ray(bundle, replicas=2, port=free_port())
+        deploy_ray(ServeConfig(bundle, ray=True, replicas=2, port=free_port()))
 
 
 def test_serve_ray_stops_cleanly_on_sigterm(ner_bundle):
@@ -82,8 +83,9 @@ def test_serve_ray_stops_cleanly_on_sigterm(ner_bundle):
 
     port = free_port()
     code = textwrap.dedent(f"""
+        from toolkit.config import ServeConfig
         from toolkit.serve.ray_app import serve_ray
-        serve_ray({str(ner_bundle)!r}, replicas=1, port={port}, replica_cpus=0.5)
+        serve_ray(ServeConfig({str(ner_bundle)!r}, ray=True, replicas=1, port={port}, replica_cpus=0.5))
         print("stopped")
     """)
     process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

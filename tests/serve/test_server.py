@@ -17,6 +17,7 @@ import pytest
 
 from tests.serve.conftest import free_port
 from tests.serve.test_app import metric
+from toolkit.config import ServeConfig
 from toolkit.errors import ToolkitError
 from toolkit.runtime import load
 from toolkit.serve.server import serve, wait_until_ready
@@ -26,8 +27,9 @@ SENTENCE = "Angela Merkel met John Smith in Paris ."
 
 def start_server(bundle, port: int, **options) -> subprocess.Popen:
     code = textwrap.dedent(f"""
-        from toolkit.serve.server import serve, wait_until_ready
-        serve({str(bundle)!r}, host="127.0.0.1", port={port}, **{options!r})
+        from toolkit.config import ServeConfig
+        from toolkit.serve.server import serve
+        serve(ServeConfig({str(bundle)!r}, host="127.0.0.1", port={port}, **{options!r}))
     """)
     return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
@@ -85,7 +87,7 @@ def test_a_port_in_use_is_one_clear_line(ner_bundle):
         taken.listen()
         port = taken.getsockname()[1]
         with pytest.raises(ToolkitError) as error:
-            serve(ner_bundle, host="127.0.0.1", port=port)
+            serve(ServeConfig(ner_bundle, host="127.0.0.1", port=port))
     message = str(error.value)
     assert f"port {port}" in message and "in use" in message and "--port" in message
     assert "\n" not in message
@@ -94,7 +96,7 @@ def test_a_port_in_use_is_one_clear_line(ner_bundle):
 def test_a_bad_bundle_never_listens(tmp_path):
     port = free_port()
     with pytest.raises(ToolkitError, match="not a bundle"):
-        serve(tmp_path, host="127.0.0.1", port=port)
+        serve(ServeConfig(tmp_path, host="127.0.0.1", port=port))
     with socket.socket() as probe:  # the port was given back
         probe.bind(("127.0.0.1", port))
 

@@ -1,27 +1,18 @@
-"""Serve a bundle over HTTP (FastAPI + uvicorn, or Ray Serve) and answer whole corpora as batch jobs.
+"""Serve a bundle over HTTP: FastAPI + uvicorn with dynamic batching, or Ray Serve replicas.
 
-    from toolkit.serve import serve, predict_corpus
-    serve("exports/ner-minilm", port=8080)              # blocks until SIGTERM / Ctrl-C
-    predict_corpus("exports/ner-minilm", "texts.parquet", "answers.parquet")
+    from toolkit.config import ServeConfig
+    from toolkit.serve import create_app, serve
+    serve(ServeConfig("exports/ner-minilm", port=8080))   # blocks until SIGTERM / Ctrl-C
+    app = create_app("exports/ner-minilm")               # a FastAPI app to run or mount
 
-Importing this package is light: FastAPI, uvicorn, pyarrow and Ray load with the function that
-needs them (`pip install 'onnxbert-toolkit[serve]'`, and `'onnxbert-toolkit[ray]'` for the Ray variants).
+Needs `pip install 'onnxbert-toolkit[serve]'`; Ray Serve (toolkit.serve.ray_app: serve_ray, deploy_ray)
+needs `'onnxbert-toolkit[ray]'` and is imported from its module, so that this package loads without Ray.
 """
 
 from __future__ import annotations
 
-import importlib
-
+from toolkit.serve.app import create_app
 from toolkit.serve.limits import Limits
+from toolkit.serve.server import serve
 
-# Each public function's home; imported on first use, so `import toolkit.serve` stays light.
-HOMES = {"create_app": "toolkit.serve.app", "serve": "toolkit.serve.server", "serve_ray": "toolkit.serve.ray_app",
-         "predict_corpus": "toolkit.serve.jobs"}
-
-__all__ = ["Limits", *HOMES]
-
-
-def __getattr__(name: str):
-    if name in HOMES:
-        return getattr(importlib.import_module(HOMES[name]), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__all__ = ["Limits", "create_app", "serve"]

@@ -1,8 +1,8 @@
 """The HTTP app: predict, health, readiness, metadata and Prometheus metrics over one bundle's predictor.
 
-`create_app` serves with this process's dynamic batcher; `build_app` takes any engine with the
-same four members (start, predict, close, ready, plus its predictor), which is how the Ray Serve
-deployment puts this very app in front of each replica.
+`create_app` and `app_for` serve with this process's dynamic batcher; `build_app` takes any engine
+with the same four members (start, predict, close, ready, plus its predictor), which is how the Ray
+Serve deployment puts this very app in front of each replica.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from toolkit.config import ServeConfig
 from toolkit.runtime import load
 from toolkit.runtime.entities import STRATEGIES
-from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS, RUN_SIZE, Batcher, ShuttingDown
+from toolkit.serve.batching import RUN_SIZE, Batcher, ShuttingDown
 from toolkit.serve.limits import Limits, RequestError, check_body_size, parse_predict_body
 from toolkit.serve.metrics import Metrics
 
@@ -35,18 +36,25 @@ class PredictBody(BaseModel):
         None, description="NER only: how word pieces become entities (default: the server's).")
 
 
-def create_app(bundle_dir: str | Path, variant: str | None = None, threads: int | None = None,
-               max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS, limits: Limits = Limits(),
-               aggregation: str | None = None, engine: str | None = None):
-    """Load a bundle (its sha256 checked) and return the FastAPI app that serves it with dynamic batching."""
-    options = {"threads": threads, "engine": engine}
-    if aggregation is not None:
-        options["aggregation"] = aggregation
-    predictor = load(bundle_dir, variant=variant, verify=True, **options)
+def create_app(bundle_dir: str | Path, **options) -> FastAPI:
+    """Load a bundle (its sha256 checked) and return the FastAPI app that serves it with dynamic batching.
+
+    `options` are ServeConfig's fields: variant, threads, engine, max_batch_size, max_wait_ms,
+    max_body_bytes, max_texts, max_chars.
+    """
+    cfg = ServeConfig(bundle=Path(bundle_dir), **options)
+    cfg.check()
+    return app_for(cfg)
+
+
+def app_for(cfg: ServeConfig) -> FastAPI:
+    """The FastAPI app serving `cfg.bundle` with this process's dynamic batcher (`cfg` already checked)."""
+    predictor = load(cfg.bundle, variant=cfg.variant, verify=True, threads=cfg.threads, engine=cfg.engine)
     metrics = Metrics()
-    batcher = Batcher(predictor, max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, metrics=metrics)
-    serving = {"backend": "uvicorn", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms, "run_size": RUN_SIZE}
-    return build_app(batcher, metrics, limits, serving)
+    batcher = Batcher(predictor, max_batch_size=cfg.max_batch_size, max_wait_ms=cfg.max_wait_ms, metrics=metrics)
+    serving = {"backend": "uvicorn", "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms,
+               "run_size": RUN_SIZE}
+    return build_app(batcher, metrics, Limits.of(cfg), serving)
 
 
 def describe(predictor, serving: dict, limits: Limits) -> dict:

@@ -14,13 +14,13 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
+from toolkit.answering import answer_batch
 from toolkit.errors import ToolkitError
 
 logger = logging.getLogger(__name__)
 
-MAX_BATCH_SIZE = 32  # texts per model run (--max-batch-size); 1 turns batching off
-MAX_WAIT_MS = 5.0  # how long a text may wait for others to join its run (--max-wait-ms)
 # Windows per ONNX Runtime run inside a batch. The runtime sorts a batch's windows by length before
 # cutting runs, so short runs waste little on padding. On the 2-core CPU of bench/serve_load.py, for
 # 16 random CoNLL sentences (median of 150 draws, int8-dynamic MiniLM): one padded run of 16 went
@@ -47,31 +47,16 @@ def answer_texts(predictor, texts: list[str], aggregation: str | None = None) ->
     return predictor.predict(texts, batch_size=RUN_SIZE, **options)
 
 
-def answer_batch(predictor, texts: list[str], aggregation: str | None = None) -> list:
-    """Answers to `texts` from one model run; if the run fails, each text alone, its exception as its answer.
-
-    A text that breaks the model must not fail the requests that happened to share its batch.
-    """
-    try:
-        return answer_texts(predictor, texts, aggregation)
-    except Exception as error:
-        if len(texts) == 1:
-            return [error]
-        logger.warning("a batch of %d texts failed (%s); answering them one by one", len(texts), error)
-    answers = []
-    for text in texts:
-        try:
-            answers.extend(answer_texts(predictor, [text], aggregation))
-        except Exception as error:
-            answers.append(error)
-    return answers
+def answer_run(predictor, texts: list[str], aggregation: str | None = None) -> list:
+    """Answers to one model run's `texts`; a text that breaks the run is answered alone, its exception as its
+    answer, so the requests that happened to share its batch are still answered."""
+    return answer_batch(partial(answer_texts, predictor, aggregation=aggregation), texts)
 
 
 class Batcher:
     """Answer texts with one shared predictor, grouping concurrent callers' texts into model runs."""
 
-    def __init__(self, predictor, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
-                 metrics=None):
+    def __init__(self, predictor, max_batch_size: int, max_wait_ms: float, metrics=None):
         problems = []
         if not isinstance(max_batch_size, int) or max_batch_size < 1:
             problems.append(f"max_batch_size must be an integer >= 1, found {max_batch_size!r} (--max-batch-size)")
@@ -174,7 +159,7 @@ class Batcher:
         loop = asyncio.get_running_loop()
         if self.metrics is not None:
             self.metrics.batch_size.observe(len(batch))
-        answers = await loop.run_in_executor(self._executor, answer_batch, self.predictor,
+        answers = await loop.run_in_executor(self._executor, answer_run, self.predictor,
                                              [item.text for item in batch], batch[0].aggregation)
         for item, answer in zip(batch, answers):
             if item.future.done():

@@ -1,7 +1,4 @@
-"""What a predict request may hold, and the one clear error for each way it can break the rules.
-
-Standard library only: the CLI reads the defaults below for its --max-* options.
-"""
+"""What a predict request may hold, and the one clear error for each way it can break the rules."""
 
 from __future__ import annotations
 
@@ -13,11 +10,16 @@ FIELDS = ("text", "texts", "aggregation")
 
 @dataclass(frozen=True)
 class Limits:
-    """Bounds on one request; each field is set by the CLI option of the same name."""
+    """Bounds on one request; each field is the ServeConfig field (and CLI option) of the same name."""
 
-    max_body_bytes: int = 1 << 20  # --max-body-bytes
-    max_texts: int = 256  # --max-texts
-    max_chars: int = 20_000  # --max-chars: a long review is ~13k characters; windows read it whole
+    max_body_bytes: int
+    max_texts: int
+    max_chars: int
+
+    @classmethod
+    def of(cls, cfg) -> Limits:
+        """The limits a ServeConfig sets."""
+        return cls(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
 
 
 @dataclass(frozen=True)

@@ -12,25 +12,18 @@ import logging
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 from ray import serve
 
-from toolkit.errors import ToolkitError
+from toolkit.config import ServeConfig
+from toolkit.ray_cluster import init_ray
 from toolkit.runtime import load, load_bundle
 from toolkit.serve.app import build_app
-from toolkit.serve.batching import (
-    MAX_BATCH_SIZE,
-    MAX_WAIT_MS,
-    RUN_SIZE,
-    WARM_UP_TEXTS,
-    ShuttingDown,
-    answer_batch,
-    answer_texts,
-)
+from toolkit.serve.batching import RUN_SIZE, WARM_UP_TEXTS, ShuttingDown, answer_run, answer_texts
 from toolkit.serve.limits import Limits
 from toolkit.serve.metrics import Metrics
-from toolkit.serve.ray_cluster import init_ray
 from toolkit.serve.server import bind_socket
 
 logger = logging.getLogger(__name__)
@@ -43,22 +36,19 @@ APP_NAME = "toolkit"
 class BundleReplica:
     """One replica: a verified predictor behind the toolkit app, texts batched with @serve.batch."""
 
-    def __init__(self, bundle_dir: str, variant: str | None = None, threads: int | None = 1,
-                 max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
-                 limits: Limits = Limits(), aggregation: str | None = None):
-        options = {"threads": threads}
-        if aggregation is not None:
-            options["aggregation"] = aggregation
-        self.predictor = load(bundle_dir, variant=variant, verify=True, **options)
+    def __init__(self, cfg: ServeConfig):
+        # One ONNX Runtime thread per replica unless --threads: replicas share the machine's cores.
+        self.predictor = load(cfg.bundle, variant=cfg.variant, verify=True, threads=cfg.threads or 1,
+                              engine=cfg.engine)
         self.metrics = Metrics()
-        self.limits = limits
-        self.serving = {"backend": "ray-serve", "max_batch_size": max_batch_size, "max_wait_ms": max_wait_ms,
+        self.limits = Limits.of(cfg)
+        self.serving = {"backend": "ray-serve", "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms,
                         "run_size": RUN_SIZE, "replica": serve.get_replica_context().replica_tag}
         self.ready = False
         self._closing = False
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="toolkit-model")
-        self._answer_batch.set_max_batch_size(max_batch_size)
-        self._answer_batch.set_batch_wait_timeout_s(max_wait_ms / 1000)
+        self._answer_batch.set_max_batch_size(cfg.max_batch_size)
+        self._answer_batch.set_batch_wait_timeout_s(cfg.max_wait_ms / 1000)
 
     def __serve_build_asgi_app__(self):
         """The toolkit app around this replica. Ray calls it after __init__ (`@serve.ingress()` with no app):
@@ -88,7 +78,8 @@ class BundleReplica:
         self.ready = False
         self._executor.shutdown(wait=True)
 
-    @serve.batch(max_batch_size=MAX_BATCH_SIZE, batch_wait_timeout_s=MAX_WAIT_MS / 1000)  # reset in __init__
+    @serve.batch(max_batch_size=ServeConfig.max_batch_size,
+                 batch_wait_timeout_s=ServeConfig.max_wait_ms / 1000)  # set from the replica's config in __init__
     async def _answer_batch(self, texts: list[str], aggregations: list[str | None]) -> list:
         self.metrics.queue_depth.dec(len(texts))
         answers: list = [None] * len(texts)
@@ -96,68 +87,58 @@ class BundleReplica:
         for aggregation in dict.fromkeys(aggregations):  # one model run per aggregation, in arrival order
             chosen = [i for i, a in enumerate(aggregations) if a == aggregation]
             self.metrics.batch_size.observe(len(chosen))
-            found = await loop.run_in_executor(self._executor, answer_batch, self.predictor,
+            found = await loop.run_in_executor(self._executor, answer_run, self.predictor,
                                                [texts[i] for i in chosen], aggregation)
             for i, answer in zip(chosen, found):
                 answers[i] = answer
         return answers
 
 
-def deploy_ray(bundle_dir: str | Path, replicas: int = 2, address: str | None = None, host: str = "127.0.0.1",
-               port: int = 8080, num_cpus: int = 2, **options) -> str:
-    """Deploy the app with `replicas` replicas on Ray Serve, wait until every one is ready, return its URL.
-
-    Options: variant, threads (per replica, default 1), max_batch_size, max_wait_ms, limits, aggregation,
-    replica_cpus (Ray CPUs per replica, default 1).
-    """
-    check_startable(bundle_dir, options.get("variant"), host, port, replicas)
-    init_ray(address, num_cpus)
-    return run_app(bundle_dir, replicas, host, port, **options)
+def deploy_ray(cfg: ServeConfig) -> str:
+    """Deploy the app with `cfg.replicas` replicas on Ray Serve, wait until every one is ready, return its URL."""
+    cfg.check()
+    check_startable(cfg)
+    init_ray(cfg.address)
+    return run_app(cfg)
 
 
-def check_startable(bundle_dir: str | Path, variant: str | None, host: str, port: int, replicas: int) -> None:
+def check_startable(cfg: ServeConfig) -> None:
     """Fail before Ray starts anything: the bundle must load and verify, and the port must be free."""
-    if replicas < 1:
-        raise ToolkitError(f"replicas must be >= 1, found {replicas}; pass --replicas 1 or more.")
-    bundle = load_bundle(bundle_dir)
-    bundle.verify(variant or bundle.default_variant)
-    bind_socket(host, port).close()
+    bundle = load_bundle(cfg.bundle)
+    bundle.verify(cfg.variant or bundle.default_variant)
+    bind_socket(cfg.host, cfg.port).close()
 
 
-def run_app(bundle_dir: str | Path, replicas: int, host: str, port: int, variant: str | None = None,
-            threads: int | None = 1, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
-            limits: Limits = Limits(), aggregation: str | None = None, replica_cpus: float = 1.0) -> str:
+def run_app(cfg: ServeConfig) -> str:
     """Start Serve's proxy on host:port and the app's replicas on the running Ray; return the app's URL."""
-    serve.start(http_options={"host": host, "port": port})
+    serve.start(http_options={"host": cfg.host, "port": cfg.port})
     # A replica must admit enough requests to fill a batch while the previous one runs.
-    deployment = BundleReplica.options(num_replicas=replicas, ray_actor_options={"num_cpus": replica_cpus},
-                                       max_ongoing_requests=max(2 * max_batch_size, 8))
-    application = deployment.bind(str(Path(bundle_dir).resolve()), variant=variant, threads=threads,
-                                  max_batch_size=max_batch_size, max_wait_ms=max_wait_ms, limits=limits,
-                                  aggregation=aggregation)
+    deployment = BundleReplica.options(num_replicas=cfg.replicas, ray_actor_options={"num_cpus": cfg.replica_cpus},
+                                       max_ongoing_requests=max(2 * cfg.max_batch_size, 8))
+    application = deployment.bind(replace(cfg, bundle=Path(cfg.bundle).resolve()))
     serve.run(application, name=APP_NAME, route_prefix="/", blocking=False)
-    return f"http://{host}:{port}"
+    return f"http://{cfg.host}:{cfg.port}"
 
 
-def serve_ray(bundle_dir: str | Path, replicas: int = 2, address: str | None = None, host: str = "127.0.0.1",
-              port: int = 8080, num_cpus: int = 2, **options) -> None:
-    """Serve a bundle on Ray Serve with `replicas` replicas until SIGTERM or Ctrl-C, then shut Serve down."""
+def serve_ray(cfg: ServeConfig) -> None:
+    """Serve a bundle on Ray Serve with `cfg.replicas` replicas until SIGTERM or Ctrl-C, then shut Serve down."""
     import ray
 
-    check_startable(bundle_dir, options.get("variant"), host, port, replicas)
-    started_ray = init_ray(address, num_cpus)
+    cfg.check()
+    check_startable(cfg)
+    started_ray = init_ray(cfg.address)
     # After ray.init, whose own SIGTERM handler exits wherever the process happens to be.
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda signum, frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        url = run_app(bundle_dir, replicas, host, port, **options)
-        logger.info("serving %s with %d replicas on %s", bundle_dir, replicas, url)
+        url = run_app(cfg)
+        logger.info("serving %s with %d replicas on %s", cfg.bundle, cfg.replicas, url)
         stop.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         serve.delete(APP_NAME)  # replicas finish their in-flight requests first
         if started_ray:
-            if not address:  # a cluster's Serve instance is not ours to stop
+            if not cfg.address:  # a cluster's Serve instance is not ours to stop
                 serve.shutdown()
             ray.shutdown()

@@ -10,11 +10,9 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
-from pathlib import Path
 
+from toolkit.config import ServeConfig
 from toolkit.errors import ToolkitError
-from toolkit.serve.batching import MAX_BATCH_SIZE, MAX_WAIT_MS
-from toolkit.serve.limits import Limits
 
 
 def wait_until_ready(url: str, process=None, timeout: float = 60, interval: float = 0.2) -> None:
@@ -77,27 +75,29 @@ def sigterm_is_a_clean_stop():
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve(bundle_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, variant: str | None = None,
-          threads: int | None = None, max_batch_size: int = MAX_BATCH_SIZE, max_wait_ms: float = MAX_WAIT_MS,
-          limits: Limits = Limits(), aggregation: str | None = None, log_level: str = "info",
-          engine: str | None = None) -> None:
-    """Serve a bundle over HTTP until SIGTERM or Ctrl-C; in-flight requests are answered before it returns."""
+def serve(cfg: ServeConfig, log_level: str = "info") -> None:
+    """Serve a bundle over HTTP until SIGTERM or Ctrl-C, on uvicorn or, with `cfg.ray`, on Ray Serve; in-flight
+    requests are answered before it returns."""
+    cfg.check()
+    if cfg.ray:
+        from toolkit.serve.ray_app import serve_ray
+
+        return serve_ray(cfg)
     import uvicorn
 
-    from toolkit.serve.app import create_app
+    from toolkit.serve.app import app_for
 
-    sock = bind_socket(host, port)  # first: a port in use fails before the model is loaded
+    sock = bind_socket(cfg.host, cfg.port)  # first: a port in use fails before the model is loaded
     try:
-        app = create_app(bundle_dir, variant=variant, threads=threads, max_batch_size=max_batch_size,
-                         max_wait_ms=max_wait_ms, limits=limits, aggregation=aggregation, engine=engine)
+        app = app_for(cfg)
         config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=None, lifespan="on")
         server = uvicorn.Server(config)
         # uvicorn announces its address only for sockets it binds itself; its logger is configured by now
         logging.getLogger("uvicorn.error").info("serving %s on http://%s:%d (API at /docs; stop with Ctrl-C or "
-                                                "SIGTERM)", bundle_dir, host, sock.getsockname()[1])
+                                                "SIGTERM)", cfg.bundle, cfg.host, sock.getsockname()[1])
         with sigterm_is_a_clean_stop():
             server.run(sockets=[sock])
     finally:
         sock.close()
     if not server.started:
-        raise ToolkitError(f"the server on {host}:{port} did not start; the log above says why.")
+        raise ToolkitError(f"the server on {cfg.host}:{cfg.port} did not start; the log above says why.")

@@ -2,11 +2,16 @@
 
 Inputs: parquet, jsonl (or .json lines), csv, or a directory of them. Outputs: parquet or jsonl,
 chosen by suffix, with an id column and the answer columns of the task.
+
+The output is written to `.NAME.partial` next to it and moved into place only when complete, so
+an interrupted run leaves no output (and no half file to append to): running it again answers
+every row once.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from itertools import groupby
 from pathlib import Path
 
@@ -15,7 +20,9 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
+from toolkit.config import PredictConfig
 from toolkit.errors import DataError
+from toolkit.progress import bar
 from toolkit.runtime.answers import AnswerKind
 
 INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
@@ -210,3 +217,52 @@ class OutputWriter:
             pq.write_table(self.empty, self.path)
         if self._lines is not None:
             self._lines.close()
+
+
+def check_job(cfg: PredictConfig) -> list[Path]:
+    """The input files of a job, once the output's suffix, an existing output and every file's columns are
+    checked: a job refuses before it answers anything."""
+    output_path = Path(cfg.output)
+    output_kind(output_path)
+    if output_path.exists() and not cfg.overwrite:
+        raise DataError(f"{output_path} already exists; pass --overwrite to replace it, or another --output.")
+    files = input_files(Path(cfg.input), skip=(output_path,))
+    for path in files:
+        open_input(path, cfg.text_column, cfg.id_column)
+    return files
+
+
+def local_tables(predictor, files: list[Path], cfg: PredictConfig):
+    """Answer tables in input order, one per chunk of `cfg.chunk_size` rows, with this process's predictor."""
+    for _, paths in format_groups(files):
+        for chunk, path in read_chunks(paths, cfg.text_column, cfg.id_column, cfg.chunk_size):
+            columns = answer_columns(predictor, chunk.column(cfg.text_column).to_pylist())
+            ids = chunk.column(cfg.id_column) if cfg.id_column else None
+            yield answers_to_table(columns, predictor.kind, ids, cfg.id_column), path
+
+
+def write_answers(tables, cfg: PredictConfig, kind: AnswerKind, files: list[Path]) -> int:
+    """Write (table, source) pairs to `cfg.output` through its `.partial` name; return the rows written."""
+    output_path = Path(cfg.output)
+    id_name = cfg.id_column or ROW_COLUMN
+    empty = answers_to_table({name: [] for name in kind.field_names}, kind, pa.array([], pa.int64()), id_name)
+    output_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = output_path.with_name(f".{output_path.name}.partial")
+    writer = OutputWriter(partial, output_kind(output_path), empty)
+    progress = bar(count_rows(files), output_path.name, unit="texts")
+    try:
+        for table, source in tables:
+            if cfg.id_column is None:
+                table = table.add_column(0, ROW_COLUMN, pa.array(range(writer.rows, writer.rows + table.num_rows),
+                                                                 pa.int64()))
+            writer.write(table, source)
+            progress.update(table.num_rows)
+        writer.close()
+        os.replace(partial, output_path)
+    except BaseException:  # interrupted or failed: leave nothing a re-run could mistake for output
+        writer.close()
+        partial.unlink(missing_ok=True)
+        raise
+    finally:
+        progress.close()
+    return writer.rows

@@ -9,18 +9,20 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import ray
 
+from toolkit.config import PredictConfig
 from toolkit.errors import ToolkitError
+from toolkit.jobs.corpus import answer_columns, answers_to_table, format_groups, input_columns
+from toolkit.ray_cluster import init_ray
 from toolkit.runtime import load
-from toolkit.serve.corpus import answer_columns, answers_to_table, format_groups, input_columns
-from toolkit.serve.ray_cluster import init_ray
+
+ACTORS = 2  # predictors in the pool, each loading the model once
 
 
 class CorpusPredictor:
     """A Ray Data actor: loads the bundle once, then answers every chunk it is given."""
 
-    def __init__(self, bundle_dir: str, variant: str | None, text_column: str, id_column: str | None,
-                 threads: int, **options):
-        self.predictor = load(bundle_dir, variant=variant, threads=threads, **options)
+    def __init__(self, bundle_dir: str, text_column: str, id_column: str | None, options: dict):
+        self.predictor = load(bundle_dir, **options)
         self.text_column, self.id_column = text_column, id_column
 
     def __call__(self, chunk: pa.Table) -> pa.Table:
@@ -40,41 +42,38 @@ def read_files(paths: list[str], kind: str, text_column: str, id_column: str | N
     return ray.data.read_json(paths).select_columns(columns)  # Arrow's reader, as the local job's: JSON lines
 
 
-def wait_for_cpus(needed: float, concurrency: int, timeout_s: float = 60.0) -> None:
+def wait_for_cpus(needed: float, actors: int, timeout_s: float = 60.0) -> None:
     """Wait for `needed` free CPUs (a finished job's actors take a moment to go), or raise: Ray Data would wait
     for them forever."""
     deadline = time.monotonic() + timeout_s
     while (free := ray.available_resources().get("CPU", 0.0)) < needed - 1e-6:
         if time.monotonic() > deadline:
             raise ToolkitError(f"Ray has {free:g} CPUs free, this job needs {needed:g}: one for reading and a share "
-                               f"for each of its {concurrency} predictors. Stop other Ray work (such as a Serve "
+                               f"for each of its {actors} predictors. Stop other Ray work (such as a Serve "
                                "app), or give Ray more CPUs.")
         time.sleep(0.5)
 
 
-def ray_tables(bundle_dir, files: list[Path], text_column: str, id_column: str | None, batch_size: int,
-               variant: str | None = None, threads: int | None = None, address: str | None = None,
-               concurrency: int = 2, num_cpus: int = 2, **predictor_options):
-    """Answer tables in input order from `concurrency` actors, each holding one predictor (made with
-    `predictor_options`, e.g. aggregation)."""
-    init_ray(address, num_cpus)
+def ray_tables(cfg: PredictConfig, files: list[Path], options: dict):
+    """Answer tables in input order from a pool of actors, each holding one predictor made with `options`
+    (toolkit.jobs.predictor_options); one ONNX Runtime thread each unless `options` name more."""
+    init_ray(cfg.address)
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # row numbers and the output follow the input's order
     context.enable_progress_bars = False  # the job shows one bar of its own
     # The actors must leave a whole CPU to the read tasks, or reading never starts on a small machine.
-    actor_cpus = max(0.0, min(1.0, (ray.cluster_resources().get("CPU", 0.0) - 1.0) / concurrency))
-    wait_for_cpus(1.0 + actor_cpus * concurrency, concurrency)
-    options = {"bundle_dir": str(Path(bundle_dir).resolve()), "variant": variant, "text_column": text_column,
-               "id_column": id_column, "threads": threads or 1, **predictor_options}
+    actor_cpus = max(0.0, min(1.0, (ray.cluster_resources().get("CPU", 0.0) - 1.0) / ACTORS))
+    wait_for_cpus(1.0 + actor_cpus * ACTORS, ACTORS)
+    actor = {"bundle_dir": str(Path(cfg.bundle).resolve()), "text_column": cfg.text_column,
+             "id_column": cfg.id_column, "options": {**options, "threads": options.get("threads") or 1}}
     # Consecutive files of one format make one dataset, answered in turn: Ray's union does not keep
     # its inputs' order, even with preserve_order.
     for kind, paths in format_groups(files):
         # Blocks of exactly one chunk, streamed: the local job's chunks (see corpus.read_chunks), and
         # work for every actor even when a file is read as one block.
-        blocks = read_files([str(p) for p in paths], kind, text_column, id_column)
-        dataset = blocks.repartition(target_num_rows_per_block=batch_size, strict=True).map_batches(
-            CorpusPredictor, batch_size=batch_size, batch_format="pyarrow", fn_constructor_kwargs=options,
-            compute=ray.data.ActorPoolStrategy(size=concurrency),
-            num_cpus=actor_cpus)
+        blocks = read_files([str(p) for p in paths], kind, cfg.text_column, cfg.id_column)
+        dataset = blocks.repartition(target_num_rows_per_block=cfg.chunk_size, strict=True).map_batches(
+            CorpusPredictor, batch_size=cfg.chunk_size, batch_format="pyarrow", fn_constructor_kwargs=actor,
+            compute=ray.data.ActorPoolStrategy(size=ACTORS), num_cpus=actor_cpus)
         for table in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
             yield table, "the Ray dataset"

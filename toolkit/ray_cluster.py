@@ -1,4 +1,5 @@
-"""Join a Ray cluster, or start a local one that talks over 127.0.0.1 only."""
+"""Join a Ray cluster, or start a local one that talks over 127.0.0.1 only: for Ray Serve (toolkit.serve.ray_app)
+and Ray Data jobs (toolkit.jobs.ray) alike."""
 
 from __future__ import annotations
 

@@ -9,11 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.jobs.test_corpus import SENTENCES, job, read_output, write_corpus
 from tests.serve.test_app import assert_same_answers
-from tests.serve.test_jobs import SENTENCES, read_output, write_corpus
-from toolkit.runtime import load
 from toolkit.data.synthetic import make_sentence
-from toolkit.serve.jobs import predict_corpus
+from toolkit.runtime import load
 
 pytestmark = [pytest.mark.ray, pytest.mark.e2e]
 
@@ -32,17 +31,16 @@ def test_ray_data_job_answers_row_for_row_as_local(ray_local, tmp_path, ner_bund
     for name, part in (("d.parquet", slice(0, 25)), ("e.parquet", slice(25, 40))):  # chunks straddle these files
         pq.write_table(pa.table({"id": more[part], "text": varied[part]}), tmp_path / "in" / name)
     # the default variant, int8-dynamic: equal only if both runs put the same texts in each ONNX run
-    local = predict_corpus(ner_bundle, tmp_path / "in", tmp_path / "local.parquet", id_column="id",
-                           batch_size=16, progress=False)
-    distributed = predict_corpus(ner_bundle, tmp_path / "in", tmp_path / "ray.parquet", id_column="id",
-                                 batch_size=16, use_ray=True, progress=False)
+    local = job(ner_bundle, tmp_path / "in", tmp_path / "local.parquet", id_column="id", chunk_size=16)
+    distributed = job(ner_bundle, tmp_path / "in", tmp_path / "ray.parquet", id_column="id", chunk_size=16,
+                      ray=True)
     assert local.rows == distributed.rows == len(SENTENCES) + 40
     ours, theirs = read_output(tmp_path / "ray.parquet"), read_output(tmp_path / "local.parquet")
     assert [row["id"] for row in theirs] == ids + more
     assert ours == theirs
     assert any(json.loads(row["entities"]) for row in ours)
-    numbered = predict_corpus(ner_bundle, tmp_path / "in", tmp_path / "numbered.jsonl", batch_size=16, variant="fp32",
-                              aggregation="simple", use_ray=True, progress=False)
+    numbered = job(ner_bundle, tmp_path / "in", tmp_path / "numbered.jsonl", chunk_size=16, variant="fp32",
+                   aggregation="simple", ray=True)
     rows = read_output(numbered.output_path)
     assert [row["row"] for row in rows] == list(range(local.rows))
     runtime = load(ner_bundle, variant="fp32", aggregation="simple")

@@ -1,4 +1,5 @@
-"""Batch jobs without Ray: formats in and out, ids, atomic output, re-runs, and one-line errors."""
+"""Batch jobs without Ray: formats in and out, ids, atomic output, re-runs, and one-line errors; and the
+job through `toolkit predict --input`."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-import toolkit.serve.jobs as jobs
+import toolkit.jobs.corpus as jobs
+from tests.conftest import cli_error
 from tests.serve.test_app import assert_same_answers
+from toolkit.cli import main
+from toolkit.config import PredictConfig
 from toolkit.errors import DataError
+from toolkit.jobs import predict_corpus
 from toolkit.runtime import load
-from toolkit.serve.jobs import predict_corpus
 
 SENTENCES = ["Angela Merkel met John Smith in Paris .", "Olga Petrova visited Nairobi .", "",
              "Shares of Barclays fell after Maria Garcia resigned .", "Greenpeace and Toyota met in Tokyo ."]
@@ -29,6 +33,11 @@ def write_corpus(directory, texts=SENTENCES):
     return ids
 
 
+def job(bundle, input_path, output_path, **options):
+    """predict_corpus with `options` as PredictConfig fields."""
+    return predict_corpus(PredictConfig(bundle, input=input_path, output=output_path, **options))
+
+
 def read_output(path):
     if path.suffix == ".parquet":
         return pq.read_table(path).to_pylist()
@@ -38,8 +47,7 @@ def read_output(path):
 @pytest.mark.parametrize("suffix", [".parquet", ".jsonl"])
 def test_a_directory_of_formats_is_answered_as_the_runtime_does(tmp_path, ner_bundle, suffix):
     ids = write_corpus(tmp_path / "in")
-    result = predict_corpus(ner_bundle, tmp_path / "in", tmp_path / f"out{suffix}", id_column="id",
-                            variant="fp32", progress=False)
+    result = job(ner_bundle, tmp_path / "in", tmp_path / f"out{suffix}", id_column="id", variant="fp32")
     rows = read_output(tmp_path / f"out{suffix}")
     assert result.rows == len(rows) == len(SENTENCES) and result.files == 3
     assert [row["id"] for row in rows] == ids and list(rows[0]) == ["id", "entities"]
@@ -50,22 +58,20 @@ def test_a_directory_of_formats_is_answered_as_the_runtime_does(tmp_path, ner_bu
 
 def test_aggregation_reaches_the_ner_predictor_and_sentiment_ignores_it(tmp_path, ner_bundle, sentiment_bundle):
     write_corpus(tmp_path / "in")
-    predict_corpus(ner_bundle, tmp_path / "in", tmp_path / "ner.jsonl", variant="fp32", aggregation="simple",
-                   progress=False)
+    job(ner_bundle, tmp_path / "in", tmp_path / "ner.jsonl", variant="fp32", aggregation="simple")
     runtime = load(ner_bundle, variant="fp32", aggregation="simple")
     found = [json.loads(row["entities"]) for row in read_output(tmp_path / "ner.jsonl")]
     assert_same_answers(found, [runtime(t) for t in SENTENCES])
     assert found != [load(ner_bundle, variant="fp32")(t) for t in SENTENCES]  # "simple" differs from "first" here
-    predict_corpus(sentiment_bundle, tmp_path / "in", tmp_path / "sentiment.jsonl", aggregation="first",
-                   progress=False)
+    job(sentiment_bundle, tmp_path / "in", tmp_path / "sentiment.jsonl", aggregation="first")
     assert len(read_output(tmp_path / "sentiment.jsonl")) == len(SENTENCES)
 
 
 def test_sentiment_rows_numbered_and_null_texts(tmp_path, sentiment_bundle):
     texts = ["great film", None, "a bad movie", "boring movie"]
     pq.write_table(pa.table({"review": pa.array(texts, pa.string())}), tmp_path / "in.parquet")
-    predict_corpus(sentiment_bundle, tmp_path / "in.parquet", tmp_path / "out.jsonl", text_column="review",
-                   batch_size=2, variant="fp32", progress=False)
+    job(sentiment_bundle, tmp_path / "in.parquet", tmp_path / "out.jsonl", text_column="review", chunk_size=2,
+        variant="fp32")
     rows = read_output(tmp_path / "out.jsonl")
     assert [row["row"] for row in rows] == [0, 1, 2, 3]
     assert rows[1] == {"row": 1, "label": None, "score": None}
@@ -81,9 +87,9 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path, ner_bundle):
     output = tmp_path / "out.parquet"
     output.write_text("keep me")
     with pytest.raises(DataError, match="already exists; pass --overwrite"):
-        predict_corpus(ner_bundle, tmp_path / "in", output, progress=False)
+        job(ner_bundle, tmp_path / "in", output)
     assert output.read_text() == "keep me"
-    predict_corpus(ner_bundle, tmp_path / "in", output, overwrite=True, progress=False)
+    job(ner_bundle, tmp_path / "in", output, overwrite=True)
     assert len(read_output(output)) == len(SENTENCES)
 
 
@@ -101,18 +107,18 @@ def test_an_interrupted_run_leaves_nothing_and_reruns_cleanly(tmp_path, ner_bund
 
     monkeypatch.setattr(jobs, "answer_columns", interrupt_on_the_second_chunk)
     with pytest.raises(KeyboardInterrupt):
-        predict_corpus(ner_bundle, tmp_path / "in", output, batch_size=1, progress=False)
+        job(ner_bundle, tmp_path / "in", output, chunk_size=1)
     assert not output.exists() and not list((tmp_path / "in").glob(".*partial"))
     monkeypatch.setattr(jobs, "answer_columns", real)
-    predict_corpus(ner_bundle, tmp_path / "in", output, batch_size=1, progress=False)
+    job(ner_bundle, tmp_path / "in", output, chunk_size=1)
     assert [row["row"] for row in read_output(output)] == list(range(len(SENTENCES)))
-    predict_corpus(ner_bundle, tmp_path / "in", output, overwrite=True, progress=False)
+    job(ner_bundle, tmp_path / "in", output, overwrite=True)
     assert len(read_output(output)) == len(SENTENCES)
 
 
 def one_line_error(*args, **kwargs) -> str:
     with pytest.raises(DataError) as error:
-        predict_corpus(*args, progress=False, **kwargs)
+        job(*args, **kwargs)
     message = str(error.value)
     assert "\n" not in message
     return message
@@ -137,3 +143,16 @@ def test_bad_inputs_and_outputs_are_one_line_errors(tmp_path, ner_bundle):
     pq.write_table(pa.table({"text": [1, 2]}), tmp_path / "numbers.parquet")
     assert "holds int64, expected strings" in one_line_error(ner_bundle, tmp_path / "numbers.parquet", out)
     assert not out.exists()
+
+
+def test_predict_input_output_writes_the_answers(capsys, ner_bundle, tmp_path):
+    pq.write_table(pa.table({"text": ["Angela Merkel met John Smith in Paris .", "Olga"]}), tmp_path / "in.parquet")
+    main(["predict", str(ner_bundle), "--input", str(tmp_path / "in.parquet"), "--output", str(tmp_path / "out.jsonl")])
+    assert "2 rows" in capsys.readouterr().out
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [row["row"] for row in rows] == [0, 1]
+    assert "already exists; pass --overwrite" in cli_error(capsys, "predict", str(ner_bundle), "--input",
+                                                           str(tmp_path / "in.parquet"), "--output",
+                                                           str(tmp_path / "out.jsonl"))
+    assert "--input and --output go together" in cli_error(capsys, "predict", str(ner_bundle), "--input",
+                                                            str(tmp_path / "in.parquet"))

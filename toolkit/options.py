@@ -1,0 +1,105 @@
+"""A config field's command-line option (help, type, choices, where it applies) and the checks every
+config shares: collect problems, then raise them once."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from dataclasses import MISSING, field
+from pathlib import Path
+
+
+def check_number(problems: list[str], flag: str, value, low=None, high=None, above=None) -> None:
+    """Add a problem when `value` (None: not given) is outside [low, high] or not above `above`."""
+    if value is None:
+        return
+    if (low is not None and value < low) or (high is not None and value > high) or (
+            above is not None and value <= above):
+        bounds = [f"above {above:g}" if above is not None else None, f"at least {low:g}" if low is not None else None,
+                  f"at most {high:g}" if high is not None else None]
+        problems.append(f"{flag} must be {' and '.join(b for b in bounds if b)}, found {value:g}")
+
+
+def check_size(problems: list[str], flag: str, value) -> None:
+    """Sizes are a positive whole number or 'all'."""
+    if value is None or str(value).lower() == "all":
+        return
+    try:
+        if int(value) > 0:
+            return
+    except ValueError:
+        pass
+    problems.append(f"{flag} must be a positive whole number or 'all', found {value!r}")
+
+
+def raise_problems(problems: list[str]) -> None:
+    """All problems of a config at once, in one line."""
+    if problems:
+        from toolkit.errors import ToolkitError
+
+        raise ToolkitError("; ".join(problems) + ".")
+
+
+def check_output(problems: list[str], output: Path) -> None:
+    """An --output must name a file in a place that can be written."""
+    output = Path(output)
+    if output.is_dir():
+        problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
+    elif output.parent.exists() and not os.access(output.parent, os.W_OK):
+        problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
+
+
+def int_list(value: str) -> list[int]:
+    """Parse comma-separated integers, e.g. '1,8,32'."""
+    try:
+        return [int(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, found {value!r}") from None
+
+
+def name_list(value: str) -> list[str]:
+    """Parse comma-separated names, e.g. 'fp32,int8-dynamic'."""
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def option(help: str, default=MISSING, *, type=None, choices=None, positional: bool | str = False,
+           negative: tuple[str, str] | None = None, default_factory=MISSING, only: str | None = None):
+    """A config field together with what its command-line option needs: help, type, choices.
+
+    `positional` is True, or argparse's nargs for a positional that takes several values ("*").
+    `negative` is (flag, help) of a second flag that sets a True-by-default boolean to False.
+    `only` names the option this one applies with ("input"), or without ("not input").
+    """
+    metadata = {"help": help, "type": type, "choices": choices, "positional": positional, "negative": negative,
+                "only": only}
+    return field(default=default, default_factory=default_factory, metadata=metadata)
+
+
+def flag_of(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def applies_only(meta) -> tuple[str, bool] | None:
+    """(the option a field's `only` names, whether that option must be set), or None: it always applies."""
+    only = meta.get("only")
+    if not only:
+        return None
+    return (only.removeprefix("not "), False) if only.startswith("not ") else (only, True)
+
+
+def check_scopes(problems: list[str], cfg, scopes: dict[str, tuple[str, str]]) -> None:
+    """Name the options given where they do not apply (see `option`'s `only`). `scopes` says, per option that
+    others depend on, what setting it and leaving it unset answer, e.g. {"input": ("a corpus", "texts given
+    directly")}."""
+    misplaced: dict[tuple[str, bool], list[str]] = {}
+    for f in dataclasses.fields(cfg):
+        rule = applies_only(f.metadata)
+        default = f.default_factory() if f.default_factory is not MISSING else f.default
+        if rule and getattr(cfg, f.name) != default and bool(getattr(cfg, rule[0])) != rule[1]:
+            misplaced.setdefault(rule, []).append(flag_of(f.name))
+    for (owner, needs_owner), flags in misplaced.items():
+        with_owner, without_owner = scopes[owner]
+        listed = ", ".join(flags[:-1]) + " and " + flags[-1] if len(flags) > 1 else flags[0]
+        problems.append(f"{listed} apply to {with_owner}: add {flag_of(owner)}, or leave them out" if needs_owner
+                        else f"{listed} apply to {without_owner}, not with {flag_of(owner)}: leave them out")
