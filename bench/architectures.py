@@ -54,8 +54,8 @@ def run(arch: str, root: Path, ner_data: Path, sentiment_data: Path) -> list[str
     for task, data, steps in (("ner", ner_data, 30), ("sentiment", sentiment_data, 20)):
         checkpoint, bundle = train_and_export(task, base, data, root, steps)
         manifest = load(bundle).bundle.manifest
-        variants = manifest["variants"]
-        fused = variants["optimized"]["recipe"]["fused_operators"]
+        variants = manifest.variants
+        fused = variants["optimized"].recipe["fused_operators"]
         if task == "ner":
             same = total = 0
             for strategy in ("simple", "first", "average", "max"):
@@ -76,11 +76,11 @@ def run(arch: str, root: Path, ner_data: Path, sentiment_data: Path) -> list[str
                 got = np.array([answer["scores"][model.config.id2label[i]] for i in range(len(expected))])
                 diff = max(diff, float(np.abs(got - expected).max()))
             agreement = f"probabilities within {diff:.0e}"
-        int8 = [f"{n} {variants[n]['parity']['label_agreement']:.3f}" for n in ("int8-dynamic", "int8-static")
+        int8 = [f"{n} {variants[n].checks.parity['label_agreement']:.3f}" for n in ("int8-dynamic", "int8-static")
                 if n in variants]
         rows.append(f"| {arch} | {TOKENIZER_KINDS[arch]} | {task} | ok | {', '.join(variants)} | "
-                    f"{', '.join(manifest['inputs'])} | {variants['fp32']['parity']['max_abs_diff']:.1e} / "
-                    f"{variants['optimized']['parity']['max_abs_diff']:.1e} | "
+                    f"{', '.join(manifest.inputs)} | {variants['fp32'].checks.parity['max_abs_diff']:.1e} / "
+                    f"{variants['optimized'].checks.parity['max_abs_diff']:.1e} | "
                     f"{', '.join(f'{k} {v}' for k, v in fused.items()) or 'none'} | {'; '.join(int8)} | {agreement} |")
     return rows
 

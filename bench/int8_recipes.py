@@ -33,7 +33,7 @@ def recipes(bundle, workdir: Path) -> dict[str, Path]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     made = {"bundle int8-dynamic": bundle.variant_path("int8-dynamic")}
-    reduce_range = bool(bundle.variants["int8-dynamic"]["recipe"].get("reduce_range", True))
+    reduce_range = bool(bundle.variants["int8-dynamic"].recipe.get("reduce_range", True))
     optimized = bundle.variant_path("optimized")
     nodes = onnx.load(str(optimized), load_external_data=False).graph.node
     # The last layer (its fused Attention is the last one) and the classifier: nearest the labels.
@@ -86,16 +86,18 @@ def main() -> None:
     import onnx
 
     from toolkit.backends import TorchBackend
-    from toolkit.checkpoint import evaluation_set, inspect_checkpoint
+    from toolkit.checkpoint import evaluation_set, source_checkpoint
     from toolkit.runtime.bundle import load_bundle
     from toolkit.runtime.cpu import cpu_flags
     from toolkit.runtime.openvino import OpenVinoSession
     from toolkit.runtime.predict import make_session
-    from toolkit.scoring import collect_logits, drop_interval, score
+    from toolkit.scoring import collect_logits, drop_interval, points_lost, score
 
     bundle = load_bundle(args.bundle)
-    checkpoint = inspect_checkpoint(Path(bundle.manifest["source_checkpoint"]))
-    evaluation = evaluation_set(checkpoint, max_length=int(bundle.manifest["max_length"]))
+    checkpoint, problem = source_checkpoint(bundle)
+    if checkpoint is None:
+        parser.error(f"{problem}: the recipes are scored against it")
+    evaluation = evaluation_set(checkpoint, max_length=bundle.max_length)
     metric = checkpoint.task.primary_metric
     torch_backend = TorchBackend(checkpoint.directory, checkpoint.task.model_class, "cpu", args.threads)
     reference = collect_logits(torch_backend.logits, evaluation.features, 32, torch_backend.input_names)
@@ -117,7 +119,7 @@ def main() -> None:
             for node in onnx.load(str(path), load_external_data=False).graph.node:
                 if node.op_type in ("QAttention", "Attention", "MatMulInteger", "DynamicQuantizeMatMul", "MatMul"):
                     ops[node.op_type] = ops.get(node.op_type, 0) + 1
-            rows.append({"recipe": name, "engine": engine, metric: round(value, 4), "points_lost": round(100 * (base - value), 2),
+            rows.append({"recipe": name, "engine": engine, metric: round(value, 4), "points_lost": points_lost(base, value),
                          "interval": drop_interval(checkpoint.task, reference, logits, evaluation.features,
                                                    checkpoint.labels, checkpoint.decoding),
                          "b1_ms": latency(session, names, vocab_size, 1, 128, args.runs),

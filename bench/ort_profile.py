@@ -80,7 +80,7 @@ def main() -> None:
     from toolkit.runtime.cpu import cpu_flags, cpu_name
 
     bundle = load_bundle(args.bundle)
-    checkpoint = inspect_checkpoint(Path(bundle.manifest["source_checkpoint"]))
+    checkpoint = inspect_checkpoint(Path(bundle.manifest.source_checkpoint))
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
     cells = []
     for batch in map(int, args.batch_sizes.split(",")):

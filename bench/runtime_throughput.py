@@ -143,9 +143,10 @@ def main() -> None:
         print(json.dumps(serve(args.serve, path, args.variant if args.serve == "runtime" else None,
                                args.threads, args.texts)))
         return
-    manifest = json.loads((args.bundle / "manifest.json").read_text())
+    from toolkit.runtime.bundle import load_bundle
+
     results = []
-    for kind, path in (("runtime", args.bundle), ("pipeline", manifest["source_checkpoint"])):
+    for kind, path in (("runtime", args.bundle), ("pipeline", load_bundle(args.bundle).manifest.source_checkpoint)):
         command = [sys.executable, __file__, str(path), "--serve", kind, "--variant", args.variant,
                    "--threads", str(args.threads), "--texts", str(args.texts)]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout

@@ -11,7 +11,6 @@ Timings live here and in `toolkit bench`, never in the test suite's assertions.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -19,6 +18,8 @@ import pytest
 
 from toolkit.backends import OrtBackend, TorchBackend
 from toolkit.bench.latency import synthetic_inputs
+from toolkit.runtime.bundle import load_bundle
+from toolkit.runtime.manifest import Manifest
 
 THREADS = int(os.environ.get("TOOLKIT_BENCH_THREADS", "2"))
 SHAPES = [(1, 128), (8, 128)]
@@ -44,23 +45,23 @@ def bundle_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def manifest(bundle_dir) -> dict:
-    return json.loads((bundle_dir / "manifest.json").read_text())
+def manifest(bundle_dir) -> Manifest:
+    return load_bundle(bundle_dir).manifest
 
 
-def backend_for(name: str, bundle_dir: Path, manifest: dict):
+def backend_for(name: str, bundle_dir: Path, manifest: Manifest):
     if name == "pytorch":
         from toolkit.tasks import TASKS
 
-        model_class = TASKS[manifest["task"]].model_class
-        return TorchBackend(Path(manifest["source_checkpoint"]), model_class, "cpu", THREADS)
-    return OrtBackend(name, bundle_dir / manifest["variants"][name]["file"], "cpu", THREADS)
+        model_class = TASKS[manifest.task].model_class
+        return TorchBackend(Path(manifest.source_checkpoint), model_class, "cpu", THREADS)
+    return OrtBackend(name, bundle_dir / manifest.variants[name].file, "cpu", THREADS)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: f"b{s[0]}-s{s[1]}")
 @pytest.mark.parametrize("variant", ["pytorch", "fp32", "optimized", "int8-dynamic"])
 def test_model_latency(benchmark, bundle_dir, manifest, variant, shape):
-    if variant != "pytorch" and variant not in manifest["variants"]:
+    if variant != "pytorch" and variant not in manifest.variants:
         pytest.skip(f"bundle has no {variant}")
     backend = backend_for(variant, bundle_dir, manifest)
     arrays = synthetic_inputs(shape[0], shape[1], 30522, backend.input_names)
@@ -100,9 +101,9 @@ def test_end_to_end_transformers_pipeline(benchmark, manifest):
 
     torch.set_num_threads(THREADS)
     texts = evaluation_texts()
-    task = "token-classification" if manifest["task"] == "ner" else "text-classification"
+    task = "token-classification" if manifest.task == "ner" else "text-classification"
     options = {"aggregation_strategy": "first"} if task == "token-classification" else {}
-    reference = pipeline(task, model=manifest["source_checkpoint"], device="cpu", **options)
+    reference = pipeline(task, model=manifest.source_checkpoint, device="cpu", **options)
     benchmark.group = "end-to-end: texts in, entities out"
     benchmark.extra_info.update(variant="pytorch pipeline", texts=len(texts))
     benchmark.pedantic(lambda: reference(texts, batch_size=32), rounds=3, warmup_rounds=1)

@@ -67,14 +67,20 @@ def test_the_runtime_loads_it_on_openvino(full_ner_bundle):
 
 
 def test_openvino_default_needs_accuracy_shown():
-    kept = {"drop_points": 0.1, "drop_interval": [-0.3, 0.4]}
-    lost = {"drop_points": 1.2, "drop_interval": [0.4, 2.0]}
+    from toolkit.runtime.manifest import VariantChecks, VariantEntry
+
+    def entry(engine="onnxruntime", **checks):
+        return VariantEntry(file="x.onnx", engine=engine, checks=VariantChecks(**checks))
+
+    kept = entry("openvino", drop_points=0.1, drop_interval=(-0.3, 0.4))
+    lost = entry("openvino", drop_points=1.2, drop_interval=(0.4, 2.0))
+    floats = {"fp32": entry(), "optimized": entry()}
     warnings = []
-    assert choose_openvino_default({"fp32": {}, "optimized": {}, "int8-openvino": kept}, 0.5, warnings) == "int8-openvino"
+    assert choose_openvino_default({**floats, "int8-openvino": kept}, 0.5, warnings) == "int8-openvino"
     assert not warnings
-    assert choose_openvino_default({"fp32": {}, "optimized": {}, "int8-openvino": lost}, 0.5, warnings) == "optimized"
+    assert choose_openvino_default({**floats, "int8-openvino": lost}, 0.5, warnings) == "optimized"
     assert "int8-openvino is kept but not OpenVINO's default" in warnings[0]
-    assert choose_openvino_default({"fp32": {}}, 0.5, []) == "fp32"
+    assert choose_openvino_default({"fp32": entry()}, 0.5, []) == "fp32"
 
 
 @pytest.mark.e2e

@@ -8,3 +8,10 @@ try:
     __version__ = version(DISTRIBUTION)
 except PackageNotFoundError:  # imported from a source tree that was never installed
     __version__ = "0+unknown"
+
+
+def versions(*libraries: str) -> dict[str, str]:
+    """The toolkit's version and each named library's (toolkit.runtime.environment.library_versions)."""
+    from toolkit.runtime.environment import library_versions
+
+    return {"toolkit": __version__, **library_versions(*libraries)}

@@ -200,3 +200,17 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
                         description["fingerprint"], recorded)
     return EvaluationSet(rows=rows, features=features, texts=task.texts(rows[text_column]),
                          description=description)
+
+
+def source_checkpoint(bundle, directory: Path | None = None) -> tuple[Checkpoint | None, str | None]:
+    """The PyTorch checkpoint a bundle was exported from (or `directory`), when it is there and is still
+    the bundle's model (same task and labels); else None and why not."""
+    recorded = bundle.manifest.source_checkpoint
+    directory = directory or (Path(recorded) if recorded else None)
+    if directory is None or not (directory / "config.json").is_file():
+        return None, f"the bundle's PyTorch checkpoint {directory or '(not recorded)'} is not there"
+    checkpoint = inspect_checkpoint(directory)
+    if checkpoint.task.name != bundle.task or checkpoint.labels != bundle.labels:
+        return None, (f"the checkpoint {directory} ({checkpoint.task.name}, labels {list(checkpoint.labels)}) is not "
+                      f"the bundle's model ({bundle.task}, labels {list(bundle.labels)})")
+    return checkpoint, None

@@ -26,7 +26,6 @@ import toolkit
 from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
 from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
-from toolkit.runtime.openvino import ENGINES
 from toolkit.staging import staged_file
 
 RUNTIME_DIR = Path(toolkit.__file__).parent / "runtime"
@@ -104,17 +103,14 @@ def package(cfg: PackageConfig) -> PackageResult:
     if wheel_path.exists() and not cfg.overwrite:
         raise ToolkitError(f"{wheel_path} exists: pass --overwrite to replace it, or give another --version.")
 
-    manifest = dict(bundle.manifest)
-    manifest["variants"] = {variant: bundle.variants[variant]}
-    manifest["default_variant"] = variant
-    manifest["engine_defaults"] = dict.fromkeys(ENGINES, variant)
+    manifest = bundle.manifest.only(variant)
     card = (bundle.directory / "README.md").read_text(encoding="utf-8") if (bundle.directory / "README.md").is_file() \
         else f"# {cfg.name}\n"
-    summary = f"{bundle.task} model ({manifest.get('model_type')}, {variant}) packaged by toolkit {toolkit.__version__}"
+    summary = f"{bundle.task} model ({manifest.model_type}, {variant}) packaged by toolkit {toolkit.__version__}"
     files = {
         f"{cfg.name}/__init__.py": INIT_TEMPLATE.format(summary=summary, name=cfg.name, version=cfg.version,
-                                                        sha256=bundle.variants[variant]["sha256"]).encode(),
-        f"{cfg.name}/bundle/{MANIFEST_FILE}": (json.dumps(manifest, indent=2) + "\n").encode(),
+                                                        sha256=bundle.variants[variant].sha256).encode(),
+        f"{cfg.name}/bundle/{MANIFEST_FILE}": (json.dumps(manifest.to_dict(), indent=2) + "\n").encode(),
         f"{cfg.name}/bundle/README.md": card.encode(),
         f"{cfg.name}/bundle/{bundle.tokenizer_path.name}": bundle.tokenizer_path.read_bytes(),
         f"{cfg.name}/bundle/{bundle.variant_path(variant).name}": bundle.variant_path(variant).read_bytes(),

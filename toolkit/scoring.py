@@ -89,6 +89,12 @@ def max_abs_diff(reference: list[np.ndarray], candidate: list[np.ndarray]) -> fl
     return float(max(np.max(np.abs(a - b)) for a, b in zip(reference, candidate)))
 
 
+def points_lost(reference: float, candidate: float) -> float:
+    """Metric points (0-100 scale) the candidate loses against the reference (+ = loss), rounded to
+    the thousandth as the manifest and bench record them."""
+    return round(100 * (reference - candidate), 3)
+
+
 def drop_interval(task: Task, reference: list[np.ndarray], candidate: list[np.ndarray], features: Features,
                   labels: tuple[str, ...], decoding: str = "argmax", resamples: int = 1000,
                   seed: int = 0) -> tuple[float, float]:

@@ -2,14 +2,13 @@
 these tests exercise it everywhere; those marked `cuda` need a GPU and skip without one."""
 
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import pytest
 
 from toolkit.errors import OptionError
 from toolkit.runtime import load
 from toolkit.runtime.binding import BoundSession
-from toolkit.runtime.predict import choose_variant, make_session
+from toolkit.runtime.predict import make_session
 
 TEXTS = ["Angela Merkel met John Smith in Paris .", "Café Müller in Nairobi 🎉 said Greenpeace .", "",
          "Shares of Barclays fell after Maria Garcia resigned . " * 30]
@@ -34,19 +33,6 @@ def test_a_bound_predictor_shared_by_threads_answers_as_alone(ner_bundle):
 def test_io_binding_takes_a_boolean(ner_bundle):
     with pytest.raises(OptionError, match="io_binding='yes' is not allowed"):
         load(ner_bundle, io_binding="yes")
-
-
-def test_cuda_prefers_fp16_then_the_unquantized_variants():
-    def bundle(*names, default):
-        return SimpleNamespace(variants=dict.fromkeys(names), default_variant=default, default_for=lambda _: default)
-
-    full = bundle("fp32", "optimized", "int8-dynamic", "fp16", default="int8-dynamic")
-    assert choose_variant(full, None, "cuda") == "fp16"
-    assert choose_variant(full, None, "cpu") == "int8-dynamic"
-    assert choose_variant(full, "fp32", "cuda") == "fp32"  # a named variant is always the one loaded
-    assert choose_variant(bundle("fp32", "optimized", "int8-dynamic", default="int8-dynamic"), None,
-                          "cuda") == "optimized"
-    assert choose_variant(bundle("int8-dynamic", default="int8-dynamic"), None, "cuda") == "int8-dynamic"
 
 
 def test_cuda_without_onnxruntime_gpu_fails_in_one_line(ner_bundle):

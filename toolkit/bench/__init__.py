@@ -9,21 +9,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import toolkit
+from toolkit import versions
 from toolkit.backends import TorchBackend, variant_backend
 from toolkit.bench.latency import latency_row, synthetic_inputs, time_calls
-from toolkit.bench.peers import PeerSource, pick_peers
-from toolkit.checkpoint import evaluation_set, inspect_checkpoint
+from toolkit.bench.peers import PeerSource, peer_variant, pick_peers
+from toolkit.checkpoint import evaluation_set, source_checkpoint
 from toolkit.config import BenchConfig
-from toolkit.errors import DataError, ToolkitError
-from toolkit.export.variants import VARIANTS
+from toolkit.errors import ToolkitError
 from toolkit.progress import bar
 from toolkit.runtime.bundle import load_bundle
 from toolkit.runtime.cpu import cpu_flags, cpu_name
+from toolkit.runtime.environment import has_cuda_provider
 from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
 from toolkit.runtime.openvino import installed
 from toolkit.runtime.predict import PREDICTORS
-from toolkit.scoring import collect_logits, drop_interval, score
+from toolkit.scoring import collect_logits, drop_interval, points_lost, score
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,7 @@ def check_device(device: str) -> None:
     """Fail in one line when CUDA is asked for and cannot be used."""
     if device != "cuda":
         return
-    import onnxruntime
-
-    if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+    if not has_cuda_provider():
         raise ToolkitError("--device cuda: ONNX Runtime has no CUDA execution provider here (install "
                            "onnxruntime-gpu, see README 'GPU', on a machine with an NVIDIA GPU).")
     import torch
@@ -61,18 +59,15 @@ def check_device(device: str) -> None:
 
 
 def environment(cfg: BenchConfig, backends) -> dict:
-    import onnxruntime
     import torch
-    import transformers
 
     gpu = torch.cuda.get_device_name(0) if cfg.device == "cuda" else None
-    versions = {"toolkit": toolkit.__version__, "torch": torch.__version__, "transformers": transformers.__version__,
-                "onnxruntime": onnxruntime.__version__}
+    found = versions("torch", "transformers", "onnxruntime")
     for backend in backends:
-        versions.update(getattr(backend, "versions", {}))
+        found.update(getattr(backend, "versions", {}))
     return {"cpu": cpu_name(), "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "amx", "asimd"))), "cores": os.cpu_count(), "threads": cfg.threads, "gpu": gpu,
             "device": cfg.device, "python": platform.python_version(),
-            "versions": versions,
+            "versions": found,
             "providers": {b.name: b.providers for b in backends},
             "iobinding": cfg.device == "cuda",
             "copies_included": False if cfg.device == "cuda" else None,
@@ -86,10 +81,11 @@ def pick_variants(bundle, cfg: BenchConfig, notes: list[str]) -> list[str]:
     if unknown:
         raise ToolkitError(f"--variants {', '.join(unknown)}: not in the bundle, which has "
                            f"{', '.join(bundle.variants)}.")
-    # int8 kernels are CPU ones, fp16 is for GPUs: each variant runs where it is meant to.
-    chosen = [v for v in wanted if cfg.device in VARIANTS[v].devices]
+    # int8 kernels are CPU ones, fp16 is for GPUs: each variant runs where the manifest says it is meant to.
+    chosen = [v for v in wanted if bundle.variants[v].runs_on(cfg.device)]
     for skipped in sorted(set(wanted) - set(chosen)):
-        notes.append(f"{skipped} skipped on {cfg.device}: it is meant for {', '.join(VARIANTS[skipped].devices)}")
+        notes.append(f"{skipped} skipped on {cfg.device}: it is meant for "
+                     f"{', '.join(bundle.variants[skipped].devices)}")
     on_openvino = [v for v in chosen if bundle.engine_of(v) == "openvino"]
     if on_openvino and not installed("openvino"):
         for skipped in on_openvino:
@@ -139,17 +135,13 @@ def bench(cfg: BenchConfig, echo=lambda line: None) -> BenchResult:
     result = BenchResult(bundle=str(cfg.bundle), task=bundle.task, device=cfg.device, environment={})
     variants = pick_variants(bundle, cfg, result.notes)
     peers = pick_peers(cfg.peers, bundle, cfg.device, result.notes)
-    for variant in variants + [peer.variant for peer in peers if peer.variant]:
+    for variant in variants + [peer_variant(peer, bundle) for peer in peers if peer.reads]:
         bundle.verify(variant)  # a tampered or truncated model is never benchmarked
-    checkpoint_dir = Path(cfg.checkpoint or bundle.manifest.get("source_checkpoint", ""))
-    if not (checkpoint_dir / "config.json").is_file():
-        raise ToolkitError(f"the PyTorch checkpoint {checkpoint_dir} of this bundle is not there: pass "
-                           "--checkpoint DIR.")
-    checkpoint = inspect_checkpoint(checkpoint_dir)
-    if checkpoint.task.name != bundle.task or checkpoint.labels != bundle.labels:
-        raise DataError(f"checkpoint {checkpoint_dir} ({checkpoint.task.name}, labels {list(checkpoint.labels)}) "
-                        f"does not match the bundle ({bundle.task}, labels {list(bundle.labels)}).")
-    evaluation = evaluation_set(checkpoint, max_length=int(bundle.manifest["max_length"]), dataset=cfg.dataset,
+    checkpoint, problem = source_checkpoint(bundle, Path(cfg.checkpoint) if cfg.checkpoint else None)
+    if checkpoint is None:
+        raise ToolkitError(f"{problem}: bench measures every variant against it; pass --checkpoint DIR.")
+    checkpoint_dir = checkpoint.directory
+    evaluation = evaluation_set(checkpoint, max_length=bundle.max_length, dataset=cfg.dataset,
                                 split=cfg.split, eval_size=cfg.eval_size)
     if evaluation is None:
         result.notes.append("no evaluation data (pass --dataset): accuracy and end-to-end not measured")
@@ -160,7 +152,7 @@ def bench(cfg: BenchConfig, echo=lambda line: None) -> BenchResult:
     source = PeerSource(bundle, checkpoint_dir, checkpoint.task.model_class, backends[0].input_names)
     backends += [peer(source, cfg.device, cfg.threads) for peer in peers]
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
-    lengths = [n for n in cfg.seq_lens if n <= int(bundle.manifest["max_length"])]
+    lengths = [n for n in cfg.seq_lens if n <= bundle.max_length]
     cells = len(backends) * len(lengths) * len(cfg.batch_sizes)
     echo(f"bench: {len(backends)} models ({', '.join(b.name for b in backends)}) x {len(cfg.batch_sizes)} batch "
          f"sizes x {len(lengths)} lengths, {cfg.warmup} warm-up + {cfg.runs} timed calls each"
@@ -193,14 +185,14 @@ def measure_all(backends, cfg: BenchConfig, checkpoint, evaluation, bundle, voca
             metrics.pop("per_type", None)
             reference = reference or (logits, metrics)
             metric = checkpoint.task.primary_metric
-            metrics["drop_points"] = round(100 * (reference[1][metric] - metrics[metric]), 3)
+            metrics["drop_points"] = points_lost(reference[1][metric], metrics[metric])
             metrics["drop_interval"] = list(drop_interval(checkpoint.task, reference[0], logits, evaluation.features,
                                                           checkpoint.labels, checkpoint.decoding))
             entry["metrics"] = metrics
             progress.update(1)
             entry["end_to_end"] = end_to_end(bundle, backend, evaluation.texts)
             progress.update(1)
-        entry["latency"] = measure_latency(backend, cfg, vocab_size, int(bundle.manifest["max_length"]),
+        entry["latency"] = measure_latency(backend, cfg, vocab_size, bundle.max_length,
                                            result.notes, progress)
         if peer:
             entry["setup_s"] = round(backend.setup_s, 3)

@@ -40,7 +40,7 @@ class TorchInt8Backend(TorchBackend):
     name = "torch-int8"
     devices = ("cpu",)  # quantized Linear kernels are CPU ones (fbgemm / onednn)
     needs = None  # the Python module the peer needs beyond the toolkit's dependencies
-    variant = None  # the bundle variant whose file the peer reads
+    reads = None  # the recipe tool of the bundle variant whose file the peer reads (None: none)
     peer = True
 
     def __init__(self, source: PeerSource, device: str = "cpu", threads: int | None = None):
@@ -67,7 +67,7 @@ class TorchCompileBackend(TorchBackend):
     name = "torch-compile"
     devices = ("cpu", "cuda")
     needs = None
-    variant = None
+    reads = None
     peer = True
 
     def __init__(self, source: PeerSource, device: str = "cpu", threads: int | None = None):
@@ -122,14 +122,15 @@ class OpenVinoPeer(OpenVinoBackend):
     engine="openvino" runs it, with as many threads as the others."""
 
     name: str
-    variant: str
+    reads: str
+    export_with: str  # what makes the variant it reads, for a note when the bundle lacks it
     devices = ("cpu",)
     needs = "openvino"
     peer = True
 
     def __init__(self, source: PeerSource, device: str = "cpu", threads: int | None = None):
         started = time.perf_counter()
-        path = source.bundle.variant_path(self.variant)
+        path = source.bundle.variant_path(peer_variant(type(self), source.bundle))
         super().__init__(self.name, path, device, threads)
         self.versions = {"openvino": self.session.version}
         products = self.session.matrix_products()
@@ -142,25 +143,35 @@ class OpenVinoPeer(OpenVinoBackend):
 
 class OpenVinoFp32Backend(OpenVinoPeer):
     name = "openvino-fp32"
-    variant = "fp32"
+    reads = "optimum.exporters.onnx"  # the plain export: OpenVINO cannot read the fused graph's contrib ops
+    export_with = "the default variants"
 
 
 class OpenVinoInt8Backend(OpenVinoPeer):
     name = "openvino-int8"
-    variant = "int8-static"  # a QDQ graph, which OpenVINO runs in int8; int8-dynamic's ops it would not
+    # ONNX Runtime's static QDQ graph, which OpenVINO runs in int8; int8-dynamic's ops it would not
+    reads = "onnxruntime.quantization.quantize_static"
+    export_with = "--quantize --static"
 
 
 PEERS = {peer.name: peer for peer in (TorchInt8Backend, TorchCompileBackend, OpenVinoFp32Backend,
                                       OpenVinoInt8Backend)}
 
 
+def peer_variant(peer, bundle) -> str | None:
+    """The bundle variant whose file `peer` reads: the one made by the recipe tool it reads (None: the
+    peer reads none, or the bundle has no such variant)."""
+    if not peer.reads:
+        return None
+    return next((name for name, entry in bundle.variants.items() if entry.recipe.get("tool") == peer.reads), None)
+
+
 def unavailable(peer, bundle, device: str) -> str | None:
     """Why `peer` cannot run on this bundle and device (None: it can)."""
     if device not in peer.devices:
         return f"it runs on {', '.join(peer.devices)}, not {device}"
-    if peer.variant and peer.variant not in bundle.variants:
-        how = "--quantize --static" if peer.variant == "int8-static" else f"--variants {peer.variant}"
-        return f"it reads the {peer.variant} variant, which the bundle lacks (export with {how})"
+    if peer.reads and peer_variant(peer, bundle) is None:
+        return f"it reads the variant {peer.reads} makes, which the bundle lacks (export with {peer.export_with})"
     return None
 
 

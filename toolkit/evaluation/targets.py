@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from toolkit.checkpoint import Checkpoint, bundle_checkpoint, inspect_checkpoint
+from toolkit.checkpoint import Checkpoint, bundle_checkpoint, inspect_checkpoint, source_checkpoint
 from toolkit.errors import ModelError, ToolkitError
 from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
 
@@ -61,34 +61,24 @@ def variant_maker(bundle, name: str) -> Callable:
 
 def reference_checkpoint(bundle, notes: list[str]) -> Checkpoint | None:
     """The bundle's source checkpoint, when it is still there and is the bundle's model."""
-    source = bundle.manifest.get("source_checkpoint")
-    if not source or not (Path(source) / "config.json").is_file():
-        notes.append(f"no PyTorch reference: the bundle's source checkpoint {source or '(not recorded)'} is not "
-                     "there, so the variants' answers are not compared with PyTorch's")
-        return None
-    checkpoint = inspect_checkpoint(Path(source))
-    if checkpoint.task.name != bundle.task or checkpoint.labels != bundle.labels:
-        notes.append(f"no PyTorch reference: the source checkpoint {source} ({checkpoint.task.name}, labels "
-                     f"{list(checkpoint.labels)}) is no longer the bundle's model ({bundle.task}, labels "
-                     f"{list(bundle.labels)})")
-        return None
+    checkpoint, problem = source_checkpoint(bundle)
+    if checkpoint is None:
+        notes.append(f"no PyTorch reference: {problem}, so the variants' answers are not compared with PyTorch's")
     return checkpoint
 
 
 def open_bundle(bundle_dir: Path, variant: str | None, notes: list[str]) -> Target:
     """The bundle's variants that run on a CPU, and PyTorch when its source checkpoint is there."""
-    from toolkit.export.variants import VARIANTS
-
     bundle = load_bundle(bundle_dir)
     subject = variant or bundle.default_variant
     if subject not in bundle.variants:
         raise ToolkitError(f"--variant {subject}: not in the bundle, which has {', '.join(bundle.variants)}.")
-    runnable = [name for name in bundle.variants if name not in VARIANTS or "cpu" in VARIANTS[name].devices]
+    runnable = [name for name in bundle.variants if bundle.variants[name].runs_on("cpu")]
     if subject not in runnable:
-        raise ToolkitError(f"--variant {subject} is meant for {', '.join(VARIANTS[subject].devices)}; evaluation "
-                           f"runs on the CPU: choose one of {', '.join(runnable)}.")
+        raise ToolkitError(f"--variant {subject} is meant for {', '.join(bundle.variants[subject].devices)}; "
+                           f"evaluation runs on the CPU: choose one of {', '.join(runnable)}.")
     for skipped in (name for name in bundle.variants if name not in runnable):
-        notes.append(f"{skipped} not evaluated: it is meant for {', '.join(VARIANTS[skipped].devices)}")
+        notes.append(f"{skipped} not evaluated: it is meant for {', '.join(bundle.variants[skipped].devices)}")
     for name in runnable:
         bundle.verify(name)  # a damaged or altered model file is never evaluated
     reference = reference_checkpoint(bundle, notes)

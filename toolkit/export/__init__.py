@@ -18,6 +18,8 @@ from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.progress import bar
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
+from toolkit.runtime.environment import has_cuda_provider
+from toolkit.runtime.manifest import VariantChecks, VariantEntry
 from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
 from toolkit.runtime.openvino import installed
 from toolkit.scoring import (
@@ -26,6 +28,7 @@ from toolkit.scoring import (
     count_examples,
     drop_interval,
     max_abs_diff,
+    points_lost,
     score,
     split_features,
 )
@@ -62,11 +65,9 @@ def default_output_dir(checkpoint_dir: Path) -> Path:
 
 def check_options(cfg: ExportConfig, to_build: set[str]) -> None:
     """Reject option combinations that cannot work, before any work is done."""
-    import onnxruntime
-
     cfg.check()
     problems = []
-    if "fp16" in to_build and "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+    if "fp16" in to_build and not has_cuda_provider():
         problems.append("--fp16: the fp16 variant is checked against PyTorch on ONNX Runtime's CUDA "
                         "execution provider, which this machine lacks (onnxruntime-gpu and an NVIDIA "
                         "GPU); drop --fp16 here or export on a GPU machine")
@@ -147,27 +148,26 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -
     return split_features(task.tokenize_texts(tokenizer, rows[text_column], checkpoint.max_length))
 
 
-def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline) -> dict:
+def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline) -> VariantChecks:
     """Parity and accuracy of one variant against PyTorch; raises ParityError when it fails.
 
     Accuracy is measured only on labelled evaluation rows: without them `drop_points` is None
     ("not measured"), never a number standing in for one."""
     has_labels = bool(features) and "labels" in features[0]
-    result = {"parity": {"max_abs_diff": max_abs_diff(reference, logits),
-                         "label_agreement": agreement(reference, logits, features if has_labels else None),
-                         "examples": count_examples(features), "model_inputs": len(features)},
-              "drop_points": None, "drop_interval": None}
+    checks = VariantChecks(parity={"max_abs_diff": max_abs_diff(reference, logits),
+                                   "label_agreement": agreement(reference, logits, features if has_labels else None),
+                                   "examples": count_examples(features), "model_inputs": len(features)})
     if has_labels:
-        result["accuracy"] = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
-        result["accuracy"].pop("per_type", None)
+        checks.accuracy = score(checkpoint.task, logits, features, checkpoint.labels, checkpoint.decoding)
+        checks.accuracy.pop("per_type", None)
         metric = checkpoint.task.primary_metric
-        result["drop_points"] = round(100 * (baseline[metric] - result["accuracy"][metric]), 3)
-        result["drop_interval"] = list(drop_interval(checkpoint.task, reference, logits, features,
-                                                     checkpoint.labels, checkpoint.decoding))
-    if variant.strict_parity and result["parity"]["max_abs_diff"] > cfg.atol:
+        checks.drop_points = points_lost(baseline[metric], checks.accuracy[metric])
+        checks.drop_interval = drop_interval(checkpoint.task, reference, logits, features, checkpoint.labels,
+                                             checkpoint.decoding)
+    if variant.strict_parity and checks.parity["max_abs_diff"] > cfg.atol:
         raise ParityError(f"variant {variant.name!r} failed parity: max |logit difference| against PyTorch is "
-                          f"{result['parity']['max_abs_diff']:.3g} > --atol {cfg.atol:g}")
-    return result
+                          f"{checks.parity['max_abs_diff']:.3g} > --atol {cfg.atol:g}")
+    return checks
 
 
 def export(cfg: ExportConfig) -> ExportResult:
@@ -211,9 +211,10 @@ def export(cfg: ExportConfig) -> ExportResult:
     build = Build(model=pytorch.model, tokenizer=tokenizer, onnx_task=checkpoint.task.onnx_task, opset=cfg.opset,
                   calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
+    variants: dict[str, VariantEntry] = {}
     progress = bar(len(to_build), "export", unit="variant")
     with staged_directory(target) as staging, contextlib.closing(progress):
-        variants, rejected = {}, []
+        rejected = []
         for variant in to_build:
             progress.set_postfix_str(f"making and checking {variant.name}")
             if variant.source and variant.source not in variants:
@@ -247,15 +248,15 @@ def export(cfg: ExportConfig) -> ExportResult:
                 result.failures.append(str(error))
                 rejected.append(path)  # removed at the end: later variants may be built from it
                 continue
-            variants[variant.name] = {"file": variant.file, "sha256": sha256_of(path),
-                                      "size_bytes": path.stat().st_size, "recipe": recipe,
-                                      **({"engine": variant.engine} if variant.engine != "onnxruntime" else {}),
-                                      "provider_checked": backend.providers[0],
-                                      "check_seconds": round(time.perf_counter() - started, 2), **checked}
+            checked.provider_checked = backend.providers[0]
+            checked.check_seconds = round(time.perf_counter() - started, 2)
+            variants[variant.name] = VariantEntry(file=variant.file, sha256=sha256_of(path),
+                                                  size_bytes=path.stat().st_size, engine=variant.engine,
+                                                  devices=variant.devices, recipe=recipe, checks=checked)
             progress.update(1)
         keep = kept_variants(cfg)
         for name in [n for n in variants if n not in keep]:  # built only to make another from
-            rejected.append(staging / variants.pop(name)["file"])
+            rejected.append(staging / variants.pop(name).file)
         for path in rejected:
             path.unlink()
         if not variants:
@@ -264,10 +265,11 @@ def export(cfg: ExportConfig) -> ExportResult:
         if default not in variants:
             raise ToolkitError(f"--default-variant {default}: the bundle has {', '.join(variants)}; choose one of "
                                "them.")
-        result.manifest = build_manifest(checkpoint, cfg, variants, default,
-                                         evaluation.description if evaluation else None, baseline,
-                                         build.input_names, max_length, result.failures,
-                                         {"openvino": choose_openvino_default(variants, cfg.max_drop, result.warnings)})
+        defaults = {"onnxruntime": default,
+                    "openvino": choose_openvino_default(variants, cfg.max_drop, result.warnings)}
+        manifest = build_manifest(checkpoint, cfg, variants, defaults, evaluation.description if evaluation else None,
+                                  baseline, build.input_names, result.failures)
+        result.manifest = manifest.to_dict()
         (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n", encoding="utf-8")
         (staging / "README.md").write_text(model_card(result.manifest), encoding="utf-8")
         for stray in ("ort_config.json",):
@@ -290,43 +292,48 @@ def make_variant(variant: Variant, build: Build, source: Path | None, target: Pa
         raise
 
 
-def shown_to_keep_accuracy(checked: dict, max_drop: float) -> bool:
+def shown_to_keep_accuracy(checks: VariantChecks, max_drop: float) -> bool:
     """A quantized variant may be a default only when the upper end of its 95% drop interval is
     within `max_drop` points (never when its accuracy was not measured)."""
-    return checked["drop_interval"] is not None and checked["drop_interval"][1] <= max_drop
+    return checks.drop_interval is not None and checks.drop_interval[1] <= max_drop
 
 
-def choose_openvino_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
-    """What engine='openvino' loads when no variant is named: int8-openvino where shown to keep
-    accuracy (as choose_default decides for ONNX Runtime), else a float variant, which OpenVINO runs
-    in fp32 with the parity export checked on ONNX Runtime."""
-    checked = variants.get("int8-openvino")
-    if checked and shown_to_keep_accuracy(checked, max_drop):
-        return "int8-openvino"
-    if checked:
-        interval = checked["drop_interval"]
-        warnings.append("int8-openvino is kept but not OpenVINO's default: " + (
+def cpu_ranked(variants: dict[str, VariantEntry]) -> list[Variant]:
+    """The kept variants that may be a CPU default, fastest first."""
+    return sorted((VARIANTS[name] for name in variants if VARIANTS[name].cpu_rank is not None),
+                  key=lambda v: v.cpu_rank)
+
+
+def choose_openvino_default(variants: dict[str, VariantEntry], max_drop: float, warnings: list[str]) -> str:
+    """What engine='openvino' loads when no variant is named: the variant made for OpenVINO where it is
+    shown to keep accuracy (as choose_default decides for ONNX Runtime), else the fastest float
+    variant (strict parity), which OpenVINO runs in fp32 with the parity export checked on ONNX Runtime."""
+    for name, entry in variants.items():
+        if entry.engine != "openvino":
+            continue
+        if shown_to_keep_accuracy(entry.checks, max_drop):
+            return name
+        interval = entry.checks.drop_interval
+        warnings.append(f"{name} is kept but not OpenVINO's default: " + (
             "its accuracy was not measured (pass --dataset)" if interval is None else
-            f"it loses {checked['drop_points']:.2f} points (95% interval {interval[0]:.2f} to {interval[1]:.2f}), "
+            f"it loses {entry.checks.drop_points:.2f} points (95% interval {interval[0]:.2f} to {interval[1]:.2f}), "
             f"a loss up to --max-drop {max_drop:g} is not shown"))
-    return next((name for name in ("optimized", "fp32") if name in variants), next(iter(variants)))
+    return next((v.name for v in cpu_ranked(variants) if v.strict_parity), next(iter(variants)))
 
 
-def choose_default(variants: dict, max_drop: float, warnings: list[str]) -> str:
+def choose_default(variants: dict[str, VariantEntry], max_drop: float, warnings: list[str]) -> str:
     """The fastest CPU variant shown to keep accuracy: strict-parity variants always are; a quantized
     one only when the upper end of its 95% drop interval is within `max_drop` points."""
-    ranked = sorted((VARIANTS[name] for name in variants if VARIANTS[name].cpu_rank is not None),
-                    key=lambda v: v.cpu_rank)
-    for variant in ranked:
-        checked = variants[variant.name]
-        if variant.strict_parity or shown_to_keep_accuracy(checked, max_drop):
+    for variant in cpu_ranked(variants):
+        checks = variants[variant.name].checks
+        if variant.strict_parity or shown_to_keep_accuracy(checks, max_drop):
             return variant.name
-        if checked["drop_interval"] is None:
+        if checks.drop_interval is None:
             warnings.append(f"{variant.name}'s accuracy was not measured (no labelled evaluation data; pass "
                             "--dataset): it is kept in the bundle but not made the default")
         else:
-            low, high = checked["drop_interval"]
-            warnings.append(f"{variant.name} loses {checked['drop_points']:.2f} points (95% interval {low:.2f} to "
+            low, high = checks.drop_interval
+            warnings.append(f"{variant.name} loses {checks.drop_points:.2f} points (95% interval {low:.2f} to "
                             f"{high:.2f}); a loss up to --max-drop {max_drop:g} is not shown, so it is kept in the "
                             "bundle but not made the default")
     fallback = next(iter(variants))

@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from toolkit.runtime.errors import BundleError, OptionError
-
-ENGINES = ("onnxruntime", "openvino")
+from toolkit.runtime.manifest import ENGINES  # noqa: F401 - imported from here by predict, config and package
 INSTALL = "pip install 'onnxbert-toolkit[openvino]'"
 
 

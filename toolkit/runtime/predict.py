@@ -18,6 +18,7 @@ from toolkit.runtime.binding import BoundSession
 from toolkit.runtime.bio import DECODINGS, decode_tag_sequences
 from toolkit.runtime.bundle import Bundle
 from toolkit.runtime.cpu import warn_if_not_built_for_this_cpu
+from toolkit.runtime.environment import CUDA_PROVIDER, available_providers
 from toolkit.runtime.entities import STRATEGIES, Piece, decode_entities, softmax
 from toolkit.runtime.errors import BundleError, OptionError
 from toolkit.runtime.openvino import ENGINES, OpenVinoSession
@@ -34,10 +35,7 @@ from toolkit.runtime.windows import (
     unknown_id,
 )
 
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
-# On CUDA with no variant named, the first of these a bundle has (int8 kernels are CPU ones);
-# without any of them, the manifest's default.
-CUDA_VARIANTS = ("fp16", "optimized", "fp32")
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": CUDA_PROVIDER}
 
 
 LONG_TEXTS = ("windows", "head+tail")
@@ -66,12 +64,13 @@ def check_whole(name: str, value, low: int, high: int | None = None) -> None:
 
 
 def choose_variant(bundle: Bundle, variant: str | None = None, device: str = "cpu", engine: str | None = None) -> str:
-    """The variant to load: the one named, else on CUDA the first of CUDA_VARIANTS the bundle has,
-    else the engine's default (the manifest's default for ONNX Runtime)."""
+    """The variant to load: the one named, else on CUDA the fastest the manifest says is meant for it
+    (fp16, else optimized or fp32: int8 kernels are CPU ones), else the engine's default (the
+    manifest's default for ONNX Runtime)."""
     if variant:
         return variant
     if device == "cuda":
-        return next((name for name in CUDA_VARIANTS if name in bundle.variants), bundle.default_variant)
+        return next(iter(bundle.manifest.variants_for("cuda")), bundle.default_variant)
     return bundle.default_for(engine or "onnxruntime")
 
 
@@ -101,8 +100,8 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
     options.log_severity_level = 3
     chosen = providers or [PROVIDERS[device]]
     if device == "cuda":
-        available = ort.get_available_providers()
-        if "CUDAExecutionProvider" not in available:
+        available = available_providers()
+        if CUDA_PROVIDER not in available:
             raise OptionError("device='cuda' needs onnxruntime-gpu in place of onnxruntime (README 'GPU') and an "
                               f"NVIDIA GPU; this onnxruntime has only {', '.join(available)}. Use device='cpu'.")
         if hasattr(ort, "preload_dlls"):
@@ -128,7 +127,7 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
     except Exception as error:  # noqa: BLE001 - ONNX Runtime's exception types differ by build
         raise OptionError(gpu_problem.format((str(error).splitlines() or [""])[0][:200])) from error
     session.disable_fallback()  # enable_fallback=0 is not read by every version; this is
-    if "CUDAExecutionProvider" not in session.get_providers():
+    if CUDA_PROVIDER not in session.get_providers():
         raise OptionError(gpu_problem.format(f"the session runs on {', '.join(session.get_providers())}"))
     return session
 
@@ -169,7 +168,7 @@ class Predictor:
                               "Re-export the bundle.")
         self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
-        self.pad_id = int(bundle.manifest.get("pad_token_id", 0))
+        self.pad_id = bundle.manifest.pad_token_id
 
     def _open_session(self, device: str, threads: int | None, providers, io_binding: bool | None):
         """The chosen variant's session on the chosen engine. An ONNX Runtime one runs through IO
@@ -182,8 +181,7 @@ class Predictor:
             return OpenVinoSession(path, threads)
         session = make_session(path, device, threads, providers)
         if device == "cpu":  # the int8 recipes' CPU targets are ONNX Runtime's kernels
-            recipe = self.bundle.variants[self.variant].get("recipe") or {}
-            warn_if_not_built_for_this_cpu(recipe.get("target"), self.variant)
+            warn_if_not_built_for_this_cpu(self.bundle.variants[self.variant].target, self.variant)
         if device == "cuda" if io_binding is None else io_binding:
             session = BoundSession(session, device)
         return session
@@ -246,7 +244,7 @@ class NerPredictor(Predictor):
         self.aggregation = aggregation
         # "viterbi" (the trained model's default, from the manifest) first picks the best
         # B-/I-consistent tag path over the tokens; "argmax" is what transformers' pipeline does.
-        self.decoding = decoding or bundle.manifest.get("decoding", "argmax")
+        self.decoding = decoding or bundle.manifest.decoding
         check_choice("decoding", self.decoding, DECODINGS)
         # Which piece starts a word, as transformers' pipeline decides it: WordPiece marks continuations
         # ("##ing"); byte-level BPE and SentencePiece mark word starts with a space before them instead.
@@ -299,7 +297,7 @@ class SentimentPredictor(Predictor):
 
     def __init__(self, bundle: Bundle, long_texts: str | None = None, **options):
         super().__init__(bundle, **options)
-        self.long_texts = long_texts or ("head+tail" if bundle.manifest.get("truncation") == "head+tail"
+        self.long_texts = long_texts or ("head+tail" if bundle.manifest.truncation == "head+tail"
                                          else "windows")
         check_choice("long_texts", self.long_texts, LONG_TEXTS)
 

@@ -59,28 +59,20 @@ def app_for(cfg: ServeConfig) -> FastAPI:
 
 def describe(predictor, serving: dict, limits: Limits) -> dict:
     """The metadata answer: what is served (task, labels, variant and its sha256) and by what."""
-    import platform
-
-    import numpy
-    import onnxruntime
-    import tokenizers
-
-    import toolkit
+    from toolkit import versions
 
     manifest = predictor.bundle.manifest
     answer = {
-        "task": manifest["task"],
-        "decode": manifest["decode"],
+        "task": manifest.task,
+        "decode": manifest.kind.name,
         "labels": list(predictor.labels),
         "variant": predictor.variant,
-        "sha256": manifest["variants"][predictor.variant]["sha256"],
-        "variants": sorted(manifest["variants"]),
+        "sha256": manifest.variants[predictor.variant].sha256,
+        "variants": sorted(manifest.variants),
         "max_length": predictor.max_length,
-        "base_model": manifest.get("base_model"),
-        "versions": {"toolkit": toolkit.__version__, "onnxruntime": onnxruntime.__version__,
-                     "tokenizers": tokenizers.__version__, "numpy": numpy.__version__,
-                     "python": platform.python_version()},
-        "exported_with": manifest.get("versions", {}),
+        "base_model": manifest.base_model,
+        "versions": versions("onnxruntime", "tokenizers", "numpy", "python"),
+        "exported_with": manifest.versions,
         "serving": {**serving, "engine": predictor.engine, "providers": predictor.session.get_providers()},
         "limits": {"max_body_bytes": limits.max_body_bytes, "max_texts": limits.max_texts,
                    "max_chars": limits.max_chars},
