@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import export_bundle
 from toolkit.export import choose_default
+from toolkit.runtime.manifest import VariantChecks, VariantEntry
 from toolkit.scoring import drop_interval
 from toolkit.tasks import TASKS
 
@@ -79,12 +80,14 @@ def test_one_example_on_a_tiny_set_does_not_flip_the_default():
     candidate = sentiment_logits([0] + gold[1:])  # one review of 100 answered differently: 1 point
     low, high = drop_interval(task, reference, candidate, features, ("neg", "pos"))
     assert low <= 0 < 0.5 < high
-    variants = {"optimized": {"drop_points": 0.0, "drop_interval": [0.0, 0.0]},
-                "int8-dynamic": {"drop_points": 1.0, "drop_interval": [low, high]}}
+    def entry(drop_points, drop_interval):
+        return VariantEntry(file="x.onnx", checks=VariantChecks(drop_points=drop_points, drop_interval=drop_interval))
+
+    variants = {"optimized": entry(0.0, (0.0, 0.0)), "int8-dynamic": entry(1.0, (low, high))}
     warnings = []
     assert choose_default(variants, max_drop=2.0, warnings=warnings) == "optimized"  # 1 pt, interval up to 3
     assert "not shown" in warnings[0]
-    variants["int8-dynamic"] = {"drop_points": 0.0, "drop_interval": [0.0, 0.0]}
+    variants["int8-dynamic"] = entry(0.0, (0.0, 0.0))
     assert choose_default(variants, max_drop=0.5, warnings=[]) == "int8-dynamic"
 
 
