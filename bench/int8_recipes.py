@@ -8,8 +8,10 @@ interval, as `toolkit export` reports them) and timed at batch 1 and 8 x 128 tok
 (median of --runs calls after 5 warm-up), all in one process so that every row meets the same
 machine. Recipes:
 
-- `bundle int8-dynamic`: the bundle's file (MatMuls of the plain graph; 7-bit weights unless the
-  bundle was made for a VNNI/ARM target);
+- `bundle int8-dynamic`: the bundle's file (MatMuls of the plain graph, activations quantized per
+  token; 7-bit weights unless the bundle was made for a VNNI/ARM target);
+- `per tensor`: ONNX Runtime's own dynamic recipe on the same MatMuls (one activation scale per
+  tensor: answers move with the batch), what int8-dynamic was before;
 - `fused + QAttention`: the optimized (fused) graph quantized with Attention as well as MatMul, so
   attention runs as ONNX Runtime's QAttention kernel;
 - `fused, MatMul only`: the optimized graph, attention left in fp32;
@@ -34,6 +36,12 @@ def recipes(bundle, workdir: Path) -> dict[str, Path]:
 
     made = {"bundle int8-dynamic": bundle.variant_path("int8-dynamic")}
     reduce_range = bool(bundle.variants["int8-dynamic"].recipe.get("reduce_range", True))
+    # ONNX Runtime's own dynamic recipe (one activation scale per tensor), which int8-dynamic was
+    # until its activations got a scale per token (toolkit/export/per_token.py)
+    per_tensor = workdir / "per_tensor.onnx"
+    quantize_dynamic(str(bundle.variant_path("fp32")), str(per_tensor), op_types_to_quantize=["MatMul"],
+                     per_channel=True, reduce_range=reduce_range, weight_type=QuantType.QInt8)
+    made["per tensor (ONNX Runtime's quantize_dynamic)"] = per_tensor
     optimized = bundle.variant_path("optimized")
     nodes = onnx.load(str(optimized), load_external_data=False).graph.node
     # The last layer (its fused Attention is the last one) and the classifier: nearest the labels.
@@ -81,6 +89,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--output", type=Path)
+    parser.add_argument("--recipes", nargs="*", help="only the recipes whose names start with one of these")
     args = parser.parse_args()
 
     import onnx
@@ -105,7 +114,8 @@ def main() -> None:
     vocab_size = int(getattr(checkpoint.config, "vocab_size", 30522))
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
-        runs = [(name, path, "onnxruntime") for name, path in recipes(bundle, Path(workdir)).items()]
+        runs = [(name, path, "onnxruntime") for name, path in recipes(bundle, Path(workdir)).items()
+                if not args.recipes or name.startswith(tuple(args.recipes))]
         if "int8-openvino" in bundle.variants:
             runs += [("NNCF int8 (int8-openvino)", bundle.variant_path("int8-openvino"), engine)
                      for engine in ("onnxruntime", "openvino")]
@@ -117,7 +127,8 @@ def main() -> None:
             value = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)[metric]
             ops = {}
             for node in onnx.load(str(path), load_external_data=False).graph.node:
-                if node.op_type in ("QAttention", "Attention", "MatMulInteger", "DynamicQuantizeMatMul", "MatMul"):
+                if node.op_type in ("QAttention", "Attention", "MatMulInteger", "DynamicQuantizeMatMul", "MatMul",
+                                    "MatMulIntegerToFloat", "QuantizeLinear"):
                     ops[node.op_type] = ops.get(node.op_type, 0) + 1
             rows.append({"recipe": name, "engine": engine, metric: round(value, 4), "points_lost": points_lost(base, value),
                          "interval": drop_interval(checkpoint.task, reference, logits, evaluation.features,

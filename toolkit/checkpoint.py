@@ -188,7 +188,7 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
         for i, feature in enumerate(features):
             feature["word_ids"] = encoded.word_ids(i)
-    description = {"dataset": dataset, "split": name, "examples": len(rows), "text_column": text_column,
+    description = {"dataset": dataset, "split": name, "examples": len(rows), "available": len(converted[name]), "text_column": text_column,
                    "label_column": label_column, "label_all_tokens": encoding.label_all_tokens,
                    "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}
     recorded = checkpoint.evaluated_fingerprint

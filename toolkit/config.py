@@ -134,6 +134,9 @@ class ExportConfig:
                                  "checkpoint's own, found from its training record)", None)
     split: str | None = option("split of the evaluation data (default: the task's evaluation split)", None)
     eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)", None)
+    max_eval_size: str | None = option("most rows the default decision scores, doubling from --eval-size while a "
+                                       "quantized variant's interval straddles --max-drop, or 'all' (default: the "
+                                       "task's: all of the split for ner, 2000 for sentiment)", None)
     # No argparse choices here and below: the variant table lives in toolkit.export, which imports this module.
     variants: list[str] | None = option("comma-separated variants to keep, e.g. int8-dynamic for a slim bundle; "
                                         "those they are made from are built and checked, then left out "
@@ -150,6 +153,7 @@ class ExportConfig:
         check_number(problems, "--max-drop", self.max_drop, low=0)
         check_number(problems, "--calibration-size", self.calibration_size, low=1)
         check_size(problems, "--eval-size", self.eval_size)
+        check_size(problems, "--max-eval-size", self.max_eval_size)
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
         if self.variants and (self.quantize or self.static or self.fp16 or self.compact or self.openvino):

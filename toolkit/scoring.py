@@ -10,6 +10,9 @@ from toolkit.tasks import Task
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 Features = list[dict]  # one dict per example: input_ids, attention_mask, [token_type_ids], labels
+# Export, bench and evaluate score in batches of this size, so they see the same batches (and the
+# int8 variants answer alike in any batch: toolkit/export/per_token.py).
+EVAL_BATCH_SIZE = 32
 RunBatch = Callable[[dict[str, np.ndarray]], np.ndarray]  # padded int64 inputs -> logits
 
 
@@ -97,13 +100,15 @@ def points_lost(reference: float, candidate: float) -> float:
 
 def drop_interval(task: Task, reference: list[np.ndarray], candidate: list[np.ndarray], features: Features,
                   labels: tuple[str, ...], decoding: str = "argmax", resamples: int = 1000,
-                  seed: int = 0) -> tuple[float, float]:
-    """95% paired-bootstrap interval of the metric points the candidate loses against the reference
-    (+ = loss): both are scored on the same resampled texts, so shared difficulty cancels out."""
+                  seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Paired-bootstrap interval (95% unless `confidence` says otherwise) of the metric points the
+    candidate loses against the reference (+ = loss): both are scored on the same resampled texts,
+    so shared difficulty cancels out."""
     ref = task.example_counts(reference, features, labels, decoding)
     cand = task.example_counts(candidate, features, labels, decoding)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, len(ref), size=(resamples, len(ref)))
     drops = 100 * (task.metric_of_counts(ref[picks].sum(1)) - task.metric_of_counts(cand[picks].sum(1)))
-    low, high = np.percentile(drops, [2.5, 97.5])
+    tail = 100 * (1 - confidence) / 2
+    low, high = np.percentile(drops, [tail, 100 - tail])
     return round(float(low), 3), round(float(high), 3)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from toolkit import versions
 from toolkit.backends import TorchBackend, variant_backend
+from toolkit.bench.decision_check import recheck_decisions
 from toolkit.bench.latency import latency_row, synthetic_inputs, time_calls
 from toolkit.bench.peers import PeerSource, peer_variant, pick_peers
 from toolkit.checkpoint import evaluation_set, source_checkpoint
@@ -23,11 +24,10 @@ from toolkit.runtime.environment import has_cuda_provider
 from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
 from toolkit.runtime.openvino import installed
 from toolkit.runtime.predict import PREDICTORS
-from toolkit.scoring import collect_logits, drop_interval, points_lost, score
+from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, drop_interval, points_lost, score
 
 log = logging.getLogger(__name__)
 
-EVAL_BATCH_SIZE = 32
 
 
 @dataclass
@@ -174,6 +174,7 @@ def measure_all(backends, cfg: BenchConfig, checkpoint, evaluation, bundle, voca
                 progress) -> None:
     """Measure every backend in turn, appending each one's entry to `result` when it is complete."""
     reference = None  # PyTorch's logits: every variant's loss is measured against them, on the same rows
+    logits_by_name = {}  # for re-taking export's default decision on this machine
     for backend in backends:
         log.info("benchmarking %s", backend.name)
         peer = getattr(backend, "peer", False)
@@ -184,6 +185,7 @@ def measure_all(backends, cfg: BenchConfig, checkpoint, evaluation, bundle, voca
             metrics = score(checkpoint.task, logits, evaluation.features, checkpoint.labels, checkpoint.decoding)
             metrics.pop("per_type", None)
             reference = reference or (logits, metrics)
+            logits_by_name["pytorch" if backend is backends[0] else backend.name] = logits
             metric = checkpoint.task.primary_metric
             metrics["drop_points"] = points_lost(reference[1][metric], metrics[metric])
             metrics["drop_interval"] = list(drop_interval(checkpoint.task, reference[0], logits, evaluation.features,
@@ -200,3 +202,12 @@ def measure_all(backends, cfg: BenchConfig, checkpoint, evaluation, bundle, voca
             result.notes.append(f"{backend.name} (peer): {backend.summary}; {backend.setup_s:.1f} s to set up "
                                 "(load, quantize or compile, first calls), not in its latency")
         result.results.append(entry)
+    if evaluation is not None:
+        by_name = {"pytorch" if b is backends[0] else b.name: b for b in backends}
+        max_drop = (bundle.manifest.options or {}).get("max_drop", 0.5)
+        here, notes = recheck_decisions(bundle, checkpoint, evaluation, by_name, logits_by_name, max_drop)
+        result.environment["decisions_here"] = here
+        if here and not notes:
+            verdicts = ", ".join(f"{name}: {d['verdict']} on {d['rows']:,} rows" for name, d in here.items())
+            notes = [f"the default decision holds on this CPU ({verdicts})"]
+        result.notes += notes

@@ -17,12 +17,11 @@ from toolkit.evaluation import ner, sentiment
 from toolkit.evaluation.differences import compare
 from toolkit.evaluation.targets import PYTORCH, open_target
 from toolkit.runtime.answers import ENTITIES, LABEL
-from toolkit.scoring import collect_logits, majority_baseline
+from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, majority_baseline
 from toolkit.tasks.ner import IGNORE
 
 log = logging.getLogger(__name__)
 
-EVAL_BATCH_SIZE = 32  # as bench: int8-dynamic's answers move slightly with batch composition
 ANALYSES = {ENTITIES: ner.analyse, LABEL: sentiment.analyse}  # by the task's kind of answer
 
 

@@ -8,12 +8,16 @@ import re
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 from pathlib import Path
 
 from toolkit.backends import ENGINE_BACKENDS, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
+from toolkit.export.decision import Evidence, gather_evidence, planned_looks
+from toolkit.export.decision import choose_default as choose_by_rank
+from toolkit.export.decision import shown_to_keep_accuracy
 from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.progress import bar
@@ -25,6 +29,7 @@ from toolkit.runtime.openvino import installed
 from toolkit.scoring import (
     agreement,
     collect_logits,
+    EVAL_BATCH_SIZE,
     count_examples,
     drop_interval,
     max_abs_diff,
@@ -44,7 +49,6 @@ FALLBACK_TEXTS = [
     "A wonderful, moving film.", "I did not like it at all; the plot made no sense and the acting was "
     "wooden, although the music was fine. " * 6,
 ]
-EVAL_BATCH_SIZE = 16
 # What export writes into a bundle: --overwrite replaces a folder holding nothing else.
 BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
                          r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
@@ -212,6 +216,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                   calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
     variants: dict[str, VariantEntry] = {}
+    logits_of_variant: dict[str, list] = {}
     progress = bar(len(to_build), "export", unit="variant")
     with staged_directory(target) as staging, contextlib.closing(progress):
         rejected = []
@@ -248,6 +253,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                 result.failures.append(str(error))
                 rejected.append(path)  # removed at the end: later variants may be built from it
                 continue
+            logits_of_variant[variant.name] = logits
             checked.provider_checked = backend.providers[0]
             checked.check_seconds = round(time.perf_counter() - started, 2)
             variants[variant.name] = VariantEntry(file=variant.file, sha256=sha256_of(path),
@@ -261,7 +267,14 @@ def export(cfg: ExportConfig) -> ExportResult:
             path.unlink()
         if not variants:
             raise ParityError("no variant passed its checks: " + "; ".join(result.failures))
-        default = cfg.default_variant or choose_default(variants, cfg.max_drop, result.warnings)
+        if evaluation is not None:
+            progress.set_postfix_str("deciding the default")
+            decide(Evidence(task=checkpoint.task, labels=checkpoint.labels, decoding=checkpoint.decoding,
+                            features=features, reference=reference, candidates={}, more_rows=None, logits_of=None),
+                   DecisionInputs(checkpoint, cfg, tokenizer, evaluation, pytorch, staging),
+                   variants, logits_of_variant, progress)
+        default = cfg.default_variant or choose_default(variants, cfg.max_drop, result.warnings,
+                                                        opt_in=opt_in_command(checkpoint.directory, target))
         if default not in variants:
             raise ToolkitError(f"--default-variant {default}: the bundle has {', '.join(variants)}; choose one of "
                                "them.")
@@ -292,12 +305,6 @@ def make_variant(variant: Variant, build: Build, source: Path | None, target: Pa
         raise
 
 
-def shown_to_keep_accuracy(checks: VariantChecks, max_drop: float) -> bool:
-    """A quantized variant may be a default only when the upper end of its 95% drop interval is
-    within `max_drop` points (never when its accuracy was not measured)."""
-    return checks.drop_interval is not None and checks.drop_interval[1] <= max_drop
-
-
 def cpu_ranked(variants: dict[str, VariantEntry]) -> list[Variant]:
     """The kept variants that may be a CPU default, fastest first."""
     return sorted((VARIANTS[name] for name in variants if VARIANTS[name].cpu_rank is not None),
@@ -321,21 +328,64 @@ def choose_openvino_default(variants: dict[str, VariantEntry], max_drop: float, 
     return next((v.name for v in cpu_ranked(variants) if v.strict_parity), next(iter(variants)))
 
 
-def choose_default(variants: dict[str, VariantEntry], max_drop: float, warnings: list[str]) -> str:
-    """The fastest CPU variant shown to keep accuracy: strict-parity variants always are; a quantized
-    one only when the upper end of its 95% drop interval is within `max_drop` points."""
-    for variant in cpu_ranked(variants):
-        checks = variants[variant.name].checks
-        if variant.strict_parity or shown_to_keep_accuracy(checks, max_drop):
-            return variant.name
-        if checks.drop_interval is None:
-            warnings.append(f"{variant.name}'s accuracy was not measured (no labelled evaluation data; pass "
-                            "--dataset): it is kept in the bundle but not made the default")
-        else:
-            low, high = checks.drop_interval
-            warnings.append(f"{variant.name} loses {checks.drop_points:.2f} points (95% interval {low:.2f} to "
-                            f"{high:.2f}); a loss up to --max-drop {max_drop:g} is not shown, so it is kept in the "
-                            "bundle but not made the default")
-    fallback = next(iter(variants))
-    warnings.append(f"{fallback} is the default only because no variant shown to keep accuracy was kept")
-    return fallback
+def choose_default(variants: dict[str, VariantEntry], max_drop: float, warnings: list[str],
+                   opt_in: Callable[[str], str] | None = None) -> str:
+    """The fastest CPU variant shown to keep accuracy (toolkit/export/decision.py)."""
+    return choose_by_rank(cpu_ranked(variants), variants, max_drop, warnings,
+                          opt_in or (lambda name: f"pass --variant {name} to load, predict, serve or package"))
+
+
+def opt_in_command(checkpoint_dir: Path, target: Path) -> Callable[[str], str]:
+    """How a user runs a held-back variant: re-export with it as the default, or name it when loading."""
+    return lambda name: (f"toolkit export {checkpoint_dir} --quantize --default-variant {name} --output-dir {target} "
+                         f"--overwrite (or pass --variant {name} to predict, serve or package)")
+
+
+@dataclass
+class DecisionInputs:
+    """What scoring more evaluation rows needs."""
+
+    checkpoint: Checkpoint
+    cfg: ExportConfig
+    tokenizer: object
+    evaluation: object  # the first look's EvaluationSet
+    pytorch: TorchBackend
+    staging: Path  # where the candidates' files are
+
+
+def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, VariantEntry],
+           logits_of_variant: dict[str, list], progress) -> None:
+    """Record on every quantized variant whether it keeps accuracy, scoring more rows of the split
+    where its interval straddles --max-drop (toolkit/export/decision.py)."""
+    from toolkit.data import parse_size
+    from toolkit.runtime.cpu import cpu_flags, cpu_name
+
+    candidates = [name for name, entry in variants.items()
+                  if not VARIANTS[name].strict_parity and entry.checks.drop_interval is not None]
+    if not candidates:
+        return
+    checkpoint, cfg, description = inputs.checkpoint, inputs.cfg, inputs.evaluation.description
+    limit = parse_size(cfg.max_eval_size) if cfg.max_eval_size else checkpoint.task.decision_rows
+    sizes = planned_looks(description["examples"], description.get("available", description["examples"]), limit)
+    backends = {name: ENGINE_BACKENDS[variants[name].engine](name, inputs.staging / variants[name].file,
+                                                             device=variants[name].devices[0])
+                for name in candidates}
+    backends["pytorch"] = inputs.pytorch
+    larger = []  # the evaluation set of the last planned look, read once when a second look is needed
+
+    def more_rows(start: int, end: int) -> list[dict]:
+        if not larger:
+            larger.append(evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length, dataset=cfg.dataset,
+                                         split=cfg.split, eval_size=str(sizes[-1])))
+        return [f for i, f in enumerate(larger[0].features) if start <= f.get("example_index", i) < end]
+
+    def logits_of(name: str, features: list[dict]) -> list:
+        backend = backends[name]
+        return collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
+
+    evidence.candidates = {name: logits_of_variant[name] for name in candidates}
+    evidence.more_rows, evidence.logits_of = more_rows, logits_of
+    decisions = gather_evidence(evidence, sizes, cfg.max_drop, progress=progress.set_postfix_str)
+    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
+    for name, decision in decisions.items():
+        variants[name].checks.decision = {**decision, "cpu": cpu_name(), "cpu_flags": flags}

@@ -91,9 +91,10 @@ def count_weight_matmuls(model_path: Path) -> int:
 
 
 def quantize_int8_dynamic(build: Build, source: Path, target: Path) -> dict:
-    """Int8 weights, activations quantized at run time, on the MatMuls of the plain export.
+    """Int8 weights, and activations quantized at run time with one scale per token, on the MatMuls
+    of the plain export: a text's answer does not depend on the batch it runs in.
 
-    Activations are uint8 and weights int8 (U8S8), per channel, for the CPU target the user names
+    Weights are ONNX Runtime's dynamic recipe: int8, per channel, for the CPU target the user names
     (`--quantize-for`), never for the CPU export happens to run on: a bundle is made once and run
     anywhere. `portable` (and `avx2`) keep weights to 7 bits (reduce_range), because AVX2's U8S8
     kernel adds pairs of products in 16 bits and can saturate with full 8-bit weights; VNNI and ARM
@@ -101,18 +102,33 @@ def quantize_int8_dynamic(build: Build, source: Path, target: Path) -> dict:
     fp32, batch 8 x 128 latency): U8U8 -0.11 pts 203 ms; U8S8 -0.46 pts 175 ms; U8S8 7-bit
     -0.22 pts 156 ms. Quantizing the embedding Gather too (ONNX Runtime's way, one scale per table)
     shrinks the file from 59 to 23 MB but cost ~1 F1 point: int8-compact does it with a scale per row.
+
+    ONNX Runtime's own activations take one scale per tensor, which the other texts of a batch and
+    their padding set: toolkit/export/per_token.py replaces it (README "One default users can trust").
     """
+    import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    from toolkit.export.per_token import rewrite_per_token
+
     full_range = build.quantize_for in FULL_RANGE_TARGETS
-    quantize_dynamic(str(source), str(target), op_types_to_quantize=["MatMul"], per_channel=True,
-                     reduce_range=not full_range, weight_type=QuantType.QInt8)
-    return {"tool": "onnxruntime.quantization.quantize_dynamic", "source": "fp32", "target": build.quantize_for,
-            "activations": "uint8 (dynamic, per tensor)", "weights": "int8" if full_range else "int8 (7-bit range)",
-            "per_channel": True, "reduce_range": not full_range,
+    per_tensor = target.with_name(target.stem + "_per_tensor.onnx")
+    try:
+        quantize_dynamic(str(source), str(per_tensor), op_types_to_quantize=["MatMul"], per_channel=True,
+                         reduce_range=not full_range, weight_type=QuantType.QInt8)
+        model = onnx.load(str(per_tensor))
+        requantized = rewrite_per_token(model, weight_limit=127 if full_range else 63)
+        onnx.save(model, str(target))
+    finally:
+        per_tensor.unlink(missing_ok=True)
+    return {"tool": "onnxruntime.quantization.quantize_dynamic + toolkit.export.per_token", "source": "fp32",
+            "target": build.quantize_for, "activations": "uint8 (dynamic, per token: batch-invariant)",
+            "weights": "int8" if full_range else "int8 (7-bit range)", "per_channel": True,
+            "reduce_range": not full_range, "batch_invariant": True,
             "runs_correctly_on": "any CPU" if not TARGET_NEEDS[build.quantize_for]
             else f"CPUs with {' or '.join(TARGET_NEEDS[build.quantize_for])}",
-            "quantized_ops": ["MatMul"], "quantized_matmuls": count_weight_matmuls(source)}
+            "quantized_ops": ["MatMul"], "quantized_matmuls": count_weight_matmuls(source),
+            "requantized_inputs": requantized}
 
 
 class FeatureReader:

@@ -36,13 +36,16 @@ class VariantChecks:
     drop_interval: tuple[float, float] | None = None  # its 95% paired-bootstrap interval
     provider_checked: str | None = None  # the execution provider export checked it on
     check_seconds: float | None = None
+    # How the default rule decided on it (toolkit/export/decision.py): rows scored, looks taken and
+    # planned, the interval's confidence, and the verdict.
+    decision: dict | None = None
 
     def to_dict(self) -> dict:
         data = {"parity": self.parity, "drop_points": self.drop_points,
                 "drop_interval": list(self.drop_interval) if self.drop_interval is not None else None}
         if self.accuracy is not None:
             data["accuracy"] = self.accuracy
-        for key in ("provider_checked", "check_seconds"):
+        for key in ("provider_checked", "check_seconds", "decision"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
         return data

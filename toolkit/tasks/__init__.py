@@ -57,6 +57,8 @@ class Task:
     # Overrides of the tutorial's recipe by model size ("small" | "large"); see toolkit/train/presets.py.
     presets: dict = field(default_factory=dict)
     train_options: tuple[str, ...] = ()  # `toolkit train` options (and hyper-parameters) of this task alone
+    # Most evaluation rows export's default decision scores (toolkit/export/decision.py); None: the split.
+    decision_rows: int | None = None
 
     @property
     def architecture_suffix(self) -> str:
