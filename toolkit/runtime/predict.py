@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -132,14 +133,30 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
     return session
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a predictor's model runs: device ("cpu" | "cuda"), threads, ONNX Runtime providers,
+    IO binding (default: on for CUDA) and engine ("onnxruntime" | "openvino"; default: the one the
+    variant was made for)."""
+
+    device: str = "cpu"
+    threads: int | None = None
+    providers: list | tuple | None = None
+    io_binding: bool | None = None
+    engine: str | None = None
+
+
 class Predictor:
     """Shared machinery: the session, tokenizer, windowing and length-sorted batching."""
 
     kind: AnswerKind  # what each subclass answers
 
-    def __init__(self, bundle: Bundle, variant: str | None = None, device: str = "cpu",
-                 threads: int | None = None, providers=None, stride: int = DEFAULT_STRIDE, batch_size: int = 32,
-                 session=None, io_binding: bool | None = None, engine: str | None = None):
+    def __init__(self, bundle: Bundle, variant: str | None = None, placement: Placement | None = None,
+                 stride: int = DEFAULT_STRIDE, batch_size: int = 32, session=None, **where):
+        """`where`: Placement's fields given one by one (device=..., threads=...), as load() passes them."""
+        placement = placement or Placement(**where)
+        device, providers, io_binding, engine = (placement.device, placement.providers, placement.io_binding,
+                                                 placement.engine)
         check_whole("stride", stride, 0)
         check_whole("batch_size", batch_size, 1)
         if not (io_binding is None or isinstance(io_binding, bool)):
@@ -158,7 +175,7 @@ class Predictor:
         self.engine = engine
         # `session`: anything with ONNX Runtime's run()/get_inputs(), e.g. one shared across predictors;
         # used as given.
-        self.session = session or self._open_session(device, threads, providers, io_binding)
+        self.session = session or self._open_session(device, placement.threads, providers, io_binding)
         self.input_names = [i.name for i in self.session.get_inputs()]
         outputs = self.session.get_outputs() if hasattr(self.session, "get_outputs") else []
         classes = outputs[0].shape[-1] if outputs and outputs[0].shape else None

@@ -24,7 +24,7 @@ from toolkit.serve.app import build_app
 from toolkit.serve.batching import RUN_SIZE, WARM_UP_TEXTS, ShuttingDown, answer_run, answer_texts
 from toolkit.serve.limits import Limits
 from toolkit.serve.metrics import Metrics
-from toolkit.serve.server import bind_socket
+from toolkit.serve.sockets import bind_socket
 
 logger = logging.getLogger(__name__)
 

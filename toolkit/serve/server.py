@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import errno
 import logging
 import signal
-import socket
 import time
 import urllib.error
 import urllib.request
@@ -13,6 +11,7 @@ from contextlib import contextmanager
 
 from toolkit.config import ServeConfig
 from toolkit.errors import ToolkitError
+from toolkit.serve.sockets import bind_socket
 
 
 def wait_until_ready(url: str, process=None, timeout: float = 60, interval: float = 0.2) -> None:
@@ -31,30 +30,6 @@ def wait_until_ready(url: str, process=None, timeout: float = 60, interval: floa
             pass  # not listening yet, or 503 while it warms up
         time.sleep(interval)
     raise ToolkitError(f"{url} was not ready in {timeout:g} s")
-
-
-def bind_socket(host: str, port: int) -> socket.socket:
-    """A socket bound to host:port (uvicorn listens on it), or a one-line ToolkitError naming the port."""
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-    except socket.gaierror as error:
-        raise ToolkitError(f"cannot listen on {host}:{port}: {host!r} is not a known host ({error.strerror}); "
-                           "pass --host 127.0.0.1 or an address of this machine.") from None
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # SO_REUSEADDR lets a restarted server take a port whose old connections are in TIME_WAIT; it does not
-    # let two servers listen on one port (on Linux a live listener still makes bind fail).
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        if error.errno == errno.EADDRINUSE:
-            raise ToolkitError(f"port {port} on {host} is already in use; stop the process listening there or "
-                               "pass --port with a free port.") from None
-        raise ToolkitError(f"cannot listen on {host}:{port} ({error.strerror}); pass another --host or "
-                           "--port.") from None
-    sock.set_inheritable(True)
-    return sock
 
 
 @contextmanager

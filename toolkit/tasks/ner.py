@@ -6,7 +6,7 @@ import numpy as np
 
 from toolkit.runtime.answers import ENTITIES
 from toolkit.runtime.bio import decode_tag_sequences
-from toolkit.tasks import Encoding, Task
+from toolkit.tasks.task import Encoding, Task
 
 IGNORE = -100
 CONLL_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC")

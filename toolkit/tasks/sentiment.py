@@ -6,7 +6,7 @@ import numpy as np
 
 from toolkit.runtime.answers import LABEL
 from toolkit.runtime.windows import average_probabilities, head_tail, window_overlap
-from toolkit.tasks import Encoding, Task
+from toolkit.tasks.task import Encoding, Task
 
 TRUNCATIONS = ("head", "head+tail", "windows")
 

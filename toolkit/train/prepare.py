@@ -15,7 +15,7 @@ from toolkit.hub import looks_like_path
 from toolkit.modeling import load_tokenizer, read_config, resolve_model
 from toolkit.staging import recover
 from toolkit.tasks import Encoding, Task
-from toolkit.train import presets
+import toolkit.train.presets as presets
 from toolkit.train.output_dir import check_output_dir, is_main_process
 
 log = logging.getLogger(__name__)
