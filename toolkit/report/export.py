@@ -16,17 +16,41 @@ def drop_text(variant: dict) -> str:
     return f"{variant['drop_points']:+.2f}" + (f" [{interval[0]:+.2f}, {interval[1]:+.2f}]" if interval else "")
 
 
+def decision_text(variant: dict) -> str:
+    """How the default rule decided on a quantized variant: verdict, rows and interval, or "" when
+    it needed no decision (strict-parity variants, older bundles)."""
+    decision = variant.get("decision")
+    if not decision:
+        return ""
+    low, high = decision["drop_interval"]
+    return (f"{decision['verdict']} ({decision['rows']:,} rows, {decision['looks']} of {decision['planned_looks']} "
+            f"looks, {decision['drop_points']:+.2f} [{low:+.2f}, {high:+.2f}] at {decision['confidence']:.2%})")
+
+
 def export_table(manifest: dict) -> str:
     """Per variant of a bundle: size, parity against PyTorch, the task metric and the points lost."""
     metric = TASKS[manifest["task"]].primary_metric
     baseline = (manifest["evaluation"] or {}).get("pytorch")
-    rows = [["pytorch", None, None, None, baseline[metric] if baseline else NOT_MEASURED, None]]
+    rows = [["pytorch", None, None, None, baseline[metric] if baseline else NOT_MEASURED, None, None]]
     for name, v in manifest["variants"].items():
         marker = " *" if name == manifest["default_variant"] else ""
         rows.append([name + marker, round(v["size_bytes"] / 1e6, 1), f"{v['parity']['max_abs_diff']:.2e}",
-                     v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric, NOT_MEASURED), drop_text(v)])
+                     v["parity"]["label_agreement"], v.get("accuracy", {}).get(metric, NOT_MEASURED), drop_text(v),
+                     decision_text(v)])
     return format_table(["variant", "size_mb", "max_abs_diff", "agreement", metric,
-                         "points lost [95% interval]"], rows)
+                         "points lost [95% interval]", "default decision"], rows)
+
+
+def decision_lines(manifest: dict) -> list[str]:
+    """The default and the evidence behind it: the rule, and the CPU the decision was measured on."""
+    decided = {name: v["decision"] for name, v in manifest["variants"].items() if v.get("decision")}
+    if not decided:
+        return []
+    first = next(iter(decided.values()))
+    return [f"Default: {manifest['default_variant']}. A quantized variant is the default only when it is shown to "
+            f"lose at most {manifest['options'].get('max_drop', 0.5):g} points: {first['method']}, scoring more rows "
+            f"of the split while the interval straddles that bound. Decided on {first.get('cpu', 'an unrecorded CPU')} "
+            f"({' '.join(first.get('cpu_flags', []))}).", ""]
 
 
 # Licences of base models the toolkit knows; any other: its own model card says.
@@ -47,15 +71,15 @@ def model_card(manifest: dict) -> str:
     evaluation = manifest["evaluation"]
     training = manifest.get("training") or {}
     rows = ["| variant | file | size (MB) | max abs diff | label agreement | "
-            f"{metric} | points lost vs PyTorch [95% interval] |", "|---|---|---|---|---|---|---|"]
+            f"{metric} | points lost vs PyTorch [95% interval] | default decision |", "|---|---|---|---|---|---|---|---|"]
     if evaluation.get("pytorch"):
-        rows.append(f"| pytorch | - | - | - | - | {evaluation['pytorch'][metric]:.4f} | - |")
+        rows.append(f"| pytorch | - | - | - | - | {evaluation['pytorch'][metric]:.4f} | - | - |")
     for name, v in manifest["variants"].items():
         value = v.get("accuracy", {}).get(metric)
         rows.append(f"| {name}{' (default)' if name == manifest['default_variant'] else ''} | {v['file']} | "
                     f"{v['size_bytes'] / 1e6:.1f} | {v['parity']['max_abs_diff']:.2e} | "
                     f"{v['parity']['label_agreement']:.4f} | {NOT_MEASURED if value is None else f'{value:.4f}'} | "
-                    f"{drop_text(v)} |")
+                    f"{drop_text(v)} | {decision_text(v) or '-'} |")
     pooling = (["Pooling: mean of the token vectors. The ONNX graphs pool by themselves; the PyTorch "
                 "checkpoint loads with `AutoModelForSequenceClassification.from_pretrained(CHECKPOINT, "
                 "trust_remote_code=True)` (its `mean_pooling.py`) or `toolkit.modeling.load_model`; without "
@@ -80,10 +104,12 @@ def model_card(manifest: dict) -> str:
         "## Training data", "", f"Trained on {trained_on}"
         + (f" with learning rate {hyper['learning_rate']:g} for {hyper['epochs']:g} epochs." if hyper else "."), "",
         "## Metrics", "", f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
+        *decision_lines(manifest),
         "## Limitations", "",
         f"- Trained on {trained_on}: expect lower accuracy on text unlike it (other domains, languages, casing).",
-        "- int8 variants quantize activations per batch, so their scores can differ slightly with batch "
-        "composition; the points-lost interval says how much their answers cost on the evaluation rows.", "",
+        "- int8 variants answer a text the same in any batch (int8-dynamic gives each token's activations a "
+        "scale of their own; the calibrated ones use fixed scales); the points-lost interval says what their "
+        "rounding costs on the evaluation rows.", "",
         "## Licence", "", f"The base model's licence applies: {BASE_LICENCES.get(base, display_name(base) + ' (see its model card)')}."
         " The training data's terms apply to the model too (CoNLL-2003 and IMDB are for research use).", "",
         "## How to load it", "",
