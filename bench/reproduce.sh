@@ -62,3 +62,15 @@ for variant in int8-dynamic int8-openvino; do
         --output "bench/results/runtime-throughput-$variant.json"
 done
 python bench/ort_profile.py exports/sentiment-all --output bench/results/ort-profile-sentiment.json
+
+# Issue 21: int8 whose answers do not depend on the batch, and the default decision that gathers its
+# evidence. The NER bundle (int8-dynamic per token, int8-openvino), each variant against the peers;
+# per token against ONNX Runtime's per-tensor recipe; texts whose answers move with their batch.
+toolkit export runs/accuracy/protocol-ner --quantize --openvino --output-dir exports/ner-decided --overwrite
+toolkit bench exports/ner-decided --peers all --output bench/results/ner-minilm-peers.json
+python bench/int8_recipes.py exports/ner-decided --recipes bundle "per tensor" \
+    --output bench/results/int8-recipes-per-token-ner.json
+python bench/batch_invariance.py exports/ner-decided --dataset "$data/conll2003" --rows 200 \
+    --output bench/results/batch-invariance-ner.json
+toolkit export runs/accuracy/protocol-sentiment --quantize --openvino --output-dir exports/sentiment-decided --overwrite
+toolkit bench exports/sentiment-decided --peers all --output bench/results/sentiment-minilm-peers.json
