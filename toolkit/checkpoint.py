@@ -101,14 +101,14 @@ def bundle_checkpoint(bundle) -> Checkpoint:
     fingerprint that differs is reported). It has no training record: the bundle holds no metrics.json."""
     from toolkit.modeling import read_config
 
-    evaluation = bundle.manifest.get("evaluation") or {}
+    evaluation = bundle.manifest.evaluation or {}
     options = {key: evaluation[key] for key in ("dataset", "text_column", "label_column", "label_all_tokens")
                if evaluation.get(key) is not None}
     if evaluation.get("examples"):
         options["eval_size"] = str(evaluation["examples"])
     return Checkpoint(directory=bundle.directory, task=TASKS[bundle.task], config=read_config(bundle.directory),
-                      labels=bundle.labels, training=None, decoding=bundle.manifest.get("decoding", "argmax"),
-                      truncation=bundle.manifest.get("truncation", "head"), options=options,
+                      labels=bundle.labels, training=None, decoding=bundle.manifest.decoding,
+                      truncation=bundle.manifest.truncation, options=options,
                       evaluated_fingerprint=evaluation.get("fingerprint"))
 
 

@@ -86,7 +86,8 @@ def run_export(args) -> None:
         print(f"warning: {line}", file=sys.stderr)
     print(export_table(result.manifest))
     defaults = result.manifest["engine_defaults"]
-    openvino = f"; with --engine openvino: {defaults['openvino']}" if "int8-openvino" in result.manifest["variants"] else ""
+    made_for_openvino = any(v.get("engine") == "openvino" for v in result.manifest["variants"].values())
+    openvino = f"; with --engine openvino: {defaults['openvino']}" if made_for_openvino else ""
     print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']}{openvino})")
     if result.failures:
         raise ToolkitError("; ".join(result.failures) + ". The other variants were kept.")

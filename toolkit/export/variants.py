@@ -32,13 +32,11 @@ class Build:
     calibration: list[dict] | None  # encoded examples for int8-static
     quantize_for: str = "portable"  # the CPU target of the int8 recipes (toolkit/runtime/cpu.py)
     input_names: list[str] = field(default_factory=list)  # the fp32 graph's inputs, once it exists
-# ONNX Runtime 1.32's transformer optimizer has no model type of its own for DeBERTa, ModernBERT,
-# MPNet or ALBERT; its "bert" fusions keep parity on all of them but find no attention to fuse in
-# DeBERTa (disentangled), ModernBERT (rotary, local windows) or MPNet (relative buckets). The
-# manifest records what was fused, per variant.
-OPTIMIZER_MODEL_TYPES = {"bert": "bert", "distilbert": "bert", "roberta": "bert", "xlm-roberta": "bert",
-                         "electra": "bert", "camembert": "bert", "mpnet": "bert", "deberta-v2": "bert",
-                         "modernbert": "bert", "albert": "bert"}
+# ONNX Runtime 1.32's transformer optimizer has model types of its own for BERT-like graphs only, and
+# every architecture the toolkit takes is BERT-like enough for its "bert" fusions: they keep parity
+# on all nine, but find no attention to fuse in DeBERTa (disentangled), ModernBERT (rotary, local
+# windows) or MPNet (relative buckets). The manifest records what was fused, per variant.
+OPTIMIZER_MODEL_TYPE = "bert"
 
 
 def export_fp32(build: Build, source: None, target: Path) -> dict:
@@ -73,7 +71,7 @@ def optimize(build: Build, source: Path, target: Path) -> dict:
     from onnxruntime.transformers.optimizer import optimize_model
 
     model_config = build.model.config
-    model_type = OPTIMIZER_MODEL_TYPES.get(model_config.model_type, "bert")
+    model_type = OPTIMIZER_MODEL_TYPE
     heads, width = heads_and_width(model_config)
     optimized = optimize_model(str(source), model_type=model_type, num_heads=heads, hidden_size=width)
     optimized.save_model_to_file(str(target))

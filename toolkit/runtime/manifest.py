@@ -144,10 +144,6 @@ class Manifest:
         return replace(self, variants={variant: self.variants[variant]}, default_variant=variant,
                                    engine_defaults=dict.fromkeys(ENGINES, variant))
 
-    def get(self, key: str, default=None):
-        """The JSON value of `key`, for readers not yet moved to the typed fields."""
-        return self.to_dict().get(key, default)
-
     def to_dict(self) -> dict:
         """The manifest as manifest.json holds it."""
         return {**self.extra,
