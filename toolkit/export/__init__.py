@@ -21,7 +21,7 @@ from toolkit.export.decision import shown_to_keep_accuracy
 from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.progress import bar
-from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, sha256_of
+from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, data_files_of, hash_data_files, sha256_of
 from toolkit.runtime.environment import has_cuda_provider
 from toolkit.runtime.manifest import VariantChecks, VariantEntry
 from toolkit.runtime.openvino import INSTALL as OPENVINO_INSTALL
@@ -257,13 +257,17 @@ def export(cfg: ExportConfig) -> ExportResult:
             checked.provider_checked = backend.providers[0]
             checked.check_seconds = round(time.perf_counter() - started, 2)
             variants[variant.name] = VariantEntry(file=variant.file, sha256=sha256_of(path),
+                                                  data_files=hash_data_files(staging, variant.file),
                                                   size_bytes=path.stat().st_size, engine=variant.engine,
                                                   devices=variant.devices, recipe=recipe, checks=checked)
             progress.update(1)
         keep = kept_variants(cfg)
         for name in [n for n in variants if n not in keep]:  # built only to make another from
             rejected.append(staging / variants.pop(name).file)
-        for path in rejected:
+        kept_data = {name for entry in variants.values() for name in entry.data_files}
+        for path in rejected:  # with the external data only its graph reads (ONNX's format over 2 GB)
+            for name in set(data_files_of(staging, path.name)) - kept_data:
+                (staging / name).unlink(missing_ok=True)
             path.unlink()
         if not variants:
             raise ParityError("no variant passed its checks: " + "; ".join(result.failures))

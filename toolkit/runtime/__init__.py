@@ -32,9 +32,10 @@ def load(bundle_dir: str | Path, variant: str | None = None, verify: bool = True
     tokens), io_binding (default: on for CUDA, off for the CPU), engine ("onnxruntime", or "openvino":
     OpenVINO's CPU runtime, with the `[openvino]` extra; without a variant named it loads the bundle's
     int8-openvino where export kept it as accurate; default: the engine the variant was made for)
-    and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False` skips the sha256 check of the model file, which
-    reads the whole file once. The manifest is not signed: an app that pins a bundle passes the
-    model file's `expected_sha256` (checked always).
+    and, for NER, aggregation ("first" | "simple" | "average" | "max"). `verify=False` skips the sha256 check of the files the variant
+    runs, which reads them once. The manifest is not signed: an app that pins a bundle passes the
+    variant's `expected_sha256` (checked always): the model file's sha256, or for a graph with
+    external data the digest over its files (VariantEntry.digest, what `toolkit serve`'s metadata shows).
     """
     bundle = load_bundle(bundle_dir)
     chosen = choose_variant(bundle, variant, options.get("device", "cpu"), options.get("engine"))

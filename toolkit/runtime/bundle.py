@@ -4,7 +4,8 @@ A bundle often comes from someone else, so nothing in its manifest is trusted: e
 runtime uses is checked for its type and range, and every path it names must stay inside the
 bundle's directory (no absolute paths, no `..`, no symbolic link leading out). The manifest is not
 signed: its sha256 values catch a damaged file, not a crafted bundle. An app that pins a bundle
-passes the model file's hash it expects (`load(..., expected_sha256=...)`).
+passes the variant's digest it expects (`load(..., expected_sha256=...)`): the model file's sha256,
+or for a graph with external data a digest over every file it runs (VariantEntry.digest).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from toolkit.runtime.answers import AnswerKind
 from toolkit.runtime.errors import BundleError
+from toolkit.runtime.external_data import MalformedModel, external_locations
 from toolkit.runtime.manifest import (  # noqa: F401 - FORMAT_VERSION, MIN_MAX_LENGTH: where callers import them
     FORMAT_VERSION,
     MIN_MAX_LENGTH,
@@ -49,6 +51,35 @@ def contained_path(directory: Path, name, what: str) -> Path:
         raise BundleError(f"{directory}: {name!r} is a link to {path.resolve()}, outside the bundle; a bundle only "
                           "holds its own files. Re-export it, or do not trust it.")
     return path
+
+
+def check_sha256(path: Path, expected: str) -> None:
+    """Refuse a file whose sha256 is not the manifest's."""
+    found = sha256_of(path)
+    if found != expected:
+        raise BundleError(f"{path}: sha256 {found[:16]}... does not match the manifest's {str(expected)[:16]}...; "
+                          "the file was altered or truncated. Re-export the bundle.")
+
+
+def data_files_of(directory: Path, file: str) -> list[str]:
+    """The external data files the graph `directory / file` reads, by their path in the bundle; each
+    must stay inside the bundle."""
+    path = contained_path(directory, file, "model file")
+    try:
+        locations = external_locations(path)
+    except MalformedModel as error:
+        raise BundleError(f"{path} is not an ONNX model ({error}): the file is damaged; re-export the bundle.") from None
+    names = []
+    for location in sorted(locations):
+        contained_path(path.parent, location, f"external data of {file}")
+        names.append((PurePosixPath(file.replace("\\", "/")).parent / location.replace("\\", "/")).as_posix())
+    return names
+
+
+def hash_data_files(directory: Path, file: str) -> dict[str, str]:
+    """Each external data file the graph reads, with its sha256 (what export records per variant)."""
+    return {name: sha256_of(contained_path(directory, name, "external data file"))
+            for name in data_files_of(directory, file)}
 
 
 @dataclass(frozen=True)
@@ -108,15 +139,35 @@ class Bundle:
                               f"from the full bundle or choose a variant whose file is there.")
         return path
 
+    def data_paths(self, variant: str) -> list[Path]:
+        """The external data files of `variant` its manifest pins; each must be present."""
+        paths = []
+        for name in self.variants[variant].data_files:
+            path = contained_path(self.directory, name, f"data file of variant {variant!r}")
+            if not path.is_file():
+                raise BundleError(f"{self.directory}: the data file {name} of variant {variant!r} is missing; copy "
+                                  "it from the full bundle or choose a variant whose files are there.")
+            paths.append(path)
+        return paths
+
     def verify(self, variant: str, expected_sha256: str | None = None) -> None:
-        """Check the variant's file against the manifest's sha256 (and the caller's, when given)."""
+        """Check every file the variant runs (its graph and the external data the graph reads) against
+        the manifest's sha256 values, and their digest against the caller's, when given."""
         path = self.variant_path(variant)
-        found = sha256_of(path)
-        for expected, whose in ((self.variants[variant].sha256, "the manifest's"),
-                                (expected_sha256, "the expected")):
-            if expected is not None and found != expected:
-                raise BundleError(f"{path}: sha256 {found[:16]}... does not match {whose} {str(expected)[:16]}...; "
-                                  "the file was altered or truncated. Re-export the bundle.")
+        entry = self.variants[variant]
+        check_sha256(path, entry.sha256)  # first: the graph read next is the one the manifest pinned
+        data_paths = self.data_paths(variant)
+        unpinned = sorted(set(data_files_of(self.directory, entry.file)) - set(entry.data_files))
+        if unpinned:
+            raise BundleError(f"{path}: the graph reads external data {', '.join(unpinned)} that the manifest does "
+                              "not pin (data_files); its weights could be anything. Re-export the bundle.")
+        for data_path, expected in zip(data_paths, entry.data_files.values()):
+            check_sha256(data_path, expected)
+        if expected_sha256 is not None and entry.digest != expected_sha256:
+            what = "the model file's sha256" if not entry.data_files else "the digest of the files it runs"
+            raise BundleError(f"{path}: {what} {entry.digest[:16]}... does not match the expected "
+                              f"{str(expected_sha256)[:16]}...; the file was altered or truncated, or the bundle is "
+                              "another one. Re-export the bundle or pin its digest.")
 
 
 def load_bundle(directory: str | Path) -> Bundle:
@@ -136,6 +187,9 @@ def load_bundle(directory: str | Path) -> Bundle:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise BundleError(f"{manifest_path} is not valid JSON ({error}); re-export the bundle.") from None
+    except RecursionError:  # json's parser recurses once per nested array or object
+        raise BundleError(f"{manifest_path} nests its arrays or objects too deeply to be a manifest; re-export the "
+                          "bundle.") from None
     bundle = Bundle(directory=directory, manifest=Manifest.from_dict(manifest, str(manifest_path)))
     if not bundle.tokenizer_path.is_file():
         raise BundleError(f"{directory}: the tokenizer file {bundle.tokenizer_path.name} named in the manifest "

@@ -10,6 +10,8 @@ held when it was written (`LEGACY_DEVICES`).
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass, field, fields, replace
 
 from toolkit.runtime.answers import KINDS, AnswerKind
@@ -24,6 +26,7 @@ ENGINES = ("onnxruntime", "openvino")  # what runs a variant (toolkit/runtime/op
 # (float graphs anywhere, fp16 for GPUs, int8 kernels on CPUs). Read only when `devices` is missing.
 LEGACY_DEVICES = {"fp32": ("cpu", "cuda"), "optimized": ("cpu", "cuda"), "fp16": ("cuda",)}
 LEGACY_OTHER_DEVICES = ("cpu",)
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass
@@ -59,13 +62,26 @@ class VariantEntry:
     """One model file of a bundle: what it is, where it runs, how it was made and checked."""
 
     file: str
-    sha256: str | None = None
+    sha256: str | None = None  # required in a manifest read back: a variant is never run unchecked
     size_bytes: int | None = None
     engine: str = "onnxruntime"  # what export checked it on and what runs it
     devices: tuple[str, ...] = LEGACY_OTHER_DEVICES  # where it is meant to run
     recipe: dict = field(default_factory=dict)  # how it was made; the int8 recipes name their CPU `target`
     checks: VariantChecks = field(default_factory=VariantChecks)
     extra: dict = field(default_factory=dict)  # keys this toolkit does not know, kept as they were
+    # The external data files the graph reads (ONNX's format for models over 2 GB), by their path in
+    # the bundle, with their sha256: the model runs these weights, so they are checked as its file is.
+    data_files: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def digest(self) -> str:
+        """What pins the variant (`load(..., expected_sha256=)`): its file's sha256 when the graph holds
+        its weights; else the sha256 of `sha256sum`-style lines ("<sha256>  <path>\n") of its file
+        first, then its data files in path order, so that no file it runs can change unseen."""
+        if not self.data_files:
+            return self.sha256
+        files = [(self.file, self.sha256), *sorted(self.data_files.items())]
+        return hashlib.sha256("".join(f"{sha}  {name}\n" for name, sha in files).encode()).hexdigest()
 
     @property
     def target(self) -> str | None:
@@ -76,14 +92,15 @@ class VariantEntry:
         return device in self.devices
 
     def to_dict(self) -> dict:
-        identity = {"file": self.file, "sha256": self.sha256, "size_bytes": self.size_bytes}
+        identity = {"file": self.file, "sha256": self.sha256, "size_bytes": self.size_bytes,
+                    "data_files": self.data_files or None}
         return {**self.extra, **{k: v for k, v in identity.items() if v is not None}, "recipe": self.recipe,
                 "engine": self.engine, "devices": list(self.devices), **self.checks.to_dict()}
 
     @classmethod
     def from_dict(cls, name: str, data: dict) -> VariantEntry:
         """An entry from its JSON object (already checked by `variant_problems`)."""
-        known = {"file", "sha256", "size_bytes", "engine", "devices", "recipe", *CHECK_KEYS}
+        known = {"file", "sha256", "size_bytes", "data_files", "engine", "devices", "recipe", *CHECK_KEYS}
         interval = data.get("drop_interval")
         checks = VariantChecks(**{k: data[k] for k in CHECK_KEYS if k in data and k != "drop_interval"},
                                drop_interval=tuple(interval) if interval is not None else None)
@@ -91,7 +108,7 @@ class VariantEntry:
         return cls(file=data["file"], sha256=data.get("sha256"), size_bytes=data.get("size_bytes"),
                    engine=data.get("engine", "onnxruntime"),
                    devices=tuple(devices) if devices is not None else LEGACY_DEVICES.get(name, LEGACY_OTHER_DEVICES),
-                   recipe=data.get("recipe") or {}, checks=checks,
+                   recipe=data.get("recipe") or {}, checks=checks, data_files=dict(data.get("data_files") or {}),
                    extra={k: v for k, v in data.items() if k not in known})
 
 
@@ -185,6 +202,14 @@ def variant_problems(name: str, entry) -> list[str]:
     if not isinstance(entry, dict) or not isinstance(entry.get("file"), str):
         return [f"variant {name!r} has no file"]
     problems = []
+    if not isinstance(entry.get("sha256"), str) or not SHA256.match(entry["sha256"]):
+        problems.append(f"variant {name!r}: sha256 must be the 64 hex digits of its file's hash, found "
+                        f"{entry.get('sha256')!r} (a variant is never run unchecked)")
+    data_files = entry.get("data_files", {})
+    if not isinstance(data_files, dict) or not all(isinstance(k, str) and k and isinstance(v, str) and SHA256.match(v)
+                                                   for k, v in data_files.items()):
+        problems.append(f"variant {name!r}: data_files must map each external data file to its sha256, found "
+                        f"{data_files!r}")
     devices = entry.get("devices", list(DEVICES))
     if not isinstance(devices, list) or not devices or not all(d in DEVICES for d in devices):
         problems.append(f"variant {name!r}: devices must be a list of {', '.join(DEVICES)}, found {devices!r}")
@@ -210,6 +235,9 @@ def manifest_problems(data) -> list[str]:
     labels = data.get("labels")
     if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) and x for x in labels):
         problems.append(f"labels must be a list of at least two names, found {labels!r}")
+    elif len(set(labels)) != len(labels):
+        twice = sorted({label for label in labels if labels.count(label) > 1})
+        problems.append(f"labels must be distinct, found {', '.join(map(repr, twice))} more than once")
     max_length = data.get("max_length")
     if not whole(max_length) or max_length < MIN_MAX_LENGTH:
         problems.append(f"max_length must be a whole number of at least {MIN_MAX_LENGTH}, found {max_length!r}")
@@ -221,8 +249,9 @@ def manifest_problems(data) -> list[str]:
             problems += variant_problems(name, entry)
         if data.get("default_variant") not in variants:
             problems.append(f"default_variant {data.get('default_variant')!r} is not among the variants")
-    if not whole(data.get("pad_token_id", 0)):
-        problems.append(f"pad_token_id must be a whole number, found {data.get('pad_token_id')!r}")
+    if not whole(data.get("pad_token_id", 0)) or data.get("pad_token_id", 0) < 0:
+        problems.append(f"pad_token_id must be a token id (a whole number of at least 0), found "
+                        f"{data.get('pad_token_id')!r}")
     for key, kind in (("engine_defaults", dict), ("training", dict), ("versions", dict), ("options", dict),
                       ("inputs", list), ("rejected", list)):
         if not isinstance(data.get(key, kind()), kind):

@@ -87,6 +87,13 @@ def choose_engine(bundle: Bundle, variant: str, engine: str | None) -> str:
     return engine or made_for
 
 
+def provider_name(provider) -> str | None:
+    """A provider's name, given alone or as ONNX Runtime's (name, options) pair."""
+    if isinstance(provider, str):
+        return provider
+    return provider[0] if isinstance(provider, (list, tuple)) and provider else None
+
+
 def make_session(path: Path, device: str = "cpu", threads: int | None = None, providers=None):
     """One ONNX Runtime session for the predictor's lifetime."""
     import onnxruntime as ort
@@ -100,8 +107,13 @@ def make_session(path: Path, device: str = "cpu", threads: int | None = None, pr
         options.inter_op_num_threads = 1
     options.log_severity_level = 3
     chosen = providers or [PROVIDERS[device]]
+    available = available_providers()
+    # ONNX Runtime only warns about a provider it does not have and runs on the CPU.
+    unknown = [p for p in providers or () if provider_name(p) not in available]
+    if unknown:
+        raise OptionError(f"providers={unknown!r}: not in this onnxruntime, which has {', '.join(available)}; name "
+                          "some of those.")
     if device == "cuda":
-        available = available_providers()
         if CUDA_PROVIDER not in available:
             raise OptionError("device='cuda' needs onnxruntime-gpu in place of onnxruntime (README 'GPU') and an "
                               f"NVIDIA GPU; this onnxruntime has only {', '.join(available)}. Use device='cpu'.")
@@ -186,6 +198,10 @@ class Predictor:
         self.tokenizer = load_tokenizer(bundle.tokenizer_path)
         self.prefix, self.suffix = special_tokens(self.tokenizer)
         self.pad_id = bundle.manifest.pad_token_id
+        if self.pad_id >= self.tokenizer.get_vocab_size(with_added_tokens=True):
+            raise BundleError(f"{bundle.directory}: the manifest's pad_token_id {self.pad_id} is not in the tokenizer's "
+                              f"vocabulary of {self.tokenizer.get_vocab_size(with_added_tokens=True)} tokens; the "
+                              "manifest was edited or belongs to another tokenizer. Re-export the bundle.")
 
     def _open_session(self, device: str, threads: int | None, providers, io_binding: bool | None):
         """The chosen variant's session on the chosen engine. An ONNX Runtime one runs through IO

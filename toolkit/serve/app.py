@@ -67,7 +67,7 @@ def describe(predictor, serving: dict, limits: Limits) -> dict:
         "decode": manifest.kind.name,
         "labels": list(predictor.labels),
         "variant": predictor.variant,
-        "sha256": manifest.variants[predictor.variant].sha256,
+        "sha256": manifest.variants[predictor.variant].digest,  # what pins it: load(..., expected_sha256=)
         "variants": sorted(manifest.variants),
         "max_length": predictor.max_length,
         "base_model": manifest.base_model,
