@@ -6,7 +6,9 @@ from these fields, so a default, a set of choices or a help line is written here
 
 from __future__ import annotations
 
+import keyword
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +37,9 @@ DEVICES = tuple(PROVIDERS)
 OPSETS = (14, 23)  # Optimum's BERT-family exports need 14+; onnxruntime 1.32 runs up to 23
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")  # an import name that is also a wheel's distribution name
 PACKAGE_VERSION = re.compile(r"^\d+(\.\d+)*$")
+# Top-level modules a wheel must not shadow beside the standard library's: the toolkit and the wheel's
+# own requirements (toolkit/package.py base_requirements: the runtime's three, OpenVINO for its variant).
+PACKAGE_TAKEN = ("toolkit", "onnxruntime", "tokenizers", "numpy", "openvino")
 
 
 @dataclass
@@ -327,6 +332,12 @@ class PackageConfig:
         if not PACKAGE_NAME.match(self.name):
             problems.append(f"--name {self.name!r} is not a package name: use lower-case letters, digits and _, "
                             "starting with a letter (e.g. ner_model)")
+        elif keyword.iskeyword(self.name):
+            problems.append(f"--name {self.name!r} is a Python keyword: `import {self.name}` is a syntax error; "
+                            f"choose another, e.g. {self.name}_model")
+        elif self.name in sys.stdlib_module_names or self.name in PACKAGE_TAKEN:
+            problems.append(f"--name {self.name!r} is a module of the standard library, of the wheel's requirements "
+                            f"or the toolkit: the wheel would shadow it; choose another, e.g. {self.name}_model")
         if not PACKAGE_VERSION.match(self.version):
             problems.append(f"--version {self.version!r} is not a version: use numbers with dots, e.g. 1.0.0")
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():

@@ -20,12 +20,12 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import toolkit
 from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
-from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
+from toolkit.runtime.bundle import MANIFEST_FILE, Bundle, contained_path, load_bundle, sha256_of
 from toolkit.staging import staged_file
 
 RUNTIME_DIR = Path(toolkit.__file__).parent / "runtime"
@@ -46,7 +46,7 @@ BUNDLE_DIR = Path(__file__).parent / "bundle"
 
 
 def load(**options):
-    """The packaged model's predictor; the model file's sha256 is checked against the one it was
+    """The packaged model's predictor; the files it runs are checked against the digest they were
     packaged with. Options are toolkit.runtime.load's (threads, batch_size, aggregation, ...)."""
     return _load(BUNDLE_DIR, expected_sha256="{sha256}", **options)
 '''
@@ -86,9 +86,21 @@ def base_requirements(engine: str = "onnxruntime") -> list[str]:
                            "package again.") from None
 
 
-def _record_line(path: str, data: bytes) -> list[str]:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return [path, f"sha256={digest}", str(len(data))]
+def bundle_files(bundle: Bundle, variant: str) -> dict[str, Path]:
+    """The files the packaged bundle needs beside its manifest and card, by the path its manifest names
+    them with (a file in a subdirectory stays there): the tokenizer, the variant's graph and the
+    external data the graph reads."""
+    entry = bundle.variants[variant]
+    paths = {bundle.manifest.tokenizer: bundle.tokenizer_path, entry.file: bundle.variant_path(variant),
+             **dict(zip(entry.data_files, bundle.data_paths(variant)))}
+    return {PurePosixPath(name.replace("\\", "/")).as_posix(): path for name, path in paths.items()}
+
+
+def _record_line(path: str, data: bytes | Path) -> list[str]:
+    """A RECORD row; a bundle file is hashed in chunks (external data runs to gigabytes)."""
+    raw = bytes.fromhex(sha256_of(data)) if isinstance(data, Path) else hashlib.sha256(data).digest()
+    size = data.stat().st_size if isinstance(data, Path) else len(data)
+    return [path, f"sha256={base64.urlsafe_b64encode(raw).rstrip(b'=').decode()}", str(size)]
 
 
 def package(cfg: PackageConfig) -> PackageResult:
@@ -104,16 +116,16 @@ def package(cfg: PackageConfig) -> PackageResult:
         raise ToolkitError(f"{wheel_path} exists: pass --overwrite to replace it, or give another --version.")
 
     manifest = bundle.manifest.only(variant)
-    card = (bundle.directory / "README.md").read_text(encoding="utf-8") if (bundle.directory / "README.md").is_file() \
-        else f"# {cfg.name}\n"
+    # read with the runtime's rules, as every other file of the bundle: a link out is refused, not packed
+    card_path = contained_path(bundle.directory, "README.md", "model card")
+    card = card_path.read_text(encoding="utf-8") if card_path.is_file() else f"# {cfg.name}\n"
     summary = f"{bundle.task} model ({manifest.model_type}, {variant}) packaged by toolkit {toolkit.__version__}"
-    files = {
+    files: dict[str, bytes | Path] = {
         f"{cfg.name}/__init__.py": INIT_TEMPLATE.format(summary=summary, name=cfg.name, version=cfg.version,
-                                                        sha256=bundle.variants[variant].sha256).encode(),
+                                                        sha256=bundle.variants[variant].digest).encode(),
         f"{cfg.name}/bundle/{MANIFEST_FILE}": (json.dumps(manifest.to_dict(), indent=2) + "\n").encode(),
         f"{cfg.name}/bundle/README.md": card.encode(),
-        f"{cfg.name}/bundle/{bundle.tokenizer_path.name}": bundle.tokenizer_path.read_bytes(),
-        f"{cfg.name}/bundle/{bundle.variant_path(variant).name}": bundle.variant_path(variant).read_bytes(),
+        **{f"{cfg.name}/bundle/{name}": path for name, path in bundle_files(bundle, variant).items()},
         **runtime_files(cfg.name),
     }
     dist_info = f"{cfg.name}-{cfg.version}.dist-info"
@@ -135,5 +147,8 @@ def package(cfg: PackageConfig) -> PackageResult:
     with staged_file(wheel_path) as staging:
         with zipfile.ZipFile(staging, "w", compression=zipfile.ZIP_DEFLATED) as wheel:
             for path, data in files.items():
-                wheel.writestr(path, data)
+                if isinstance(data, Path):
+                    wheel.write(data, path)
+                else:
+                    wheel.writestr(path, data)
     return PackageResult(wheel_path=wheel_path, variant=variant, size_bytes=wheel_path.stat().st_size)

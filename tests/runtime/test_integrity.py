@@ -30,7 +30,8 @@ def save_with_external_data(bundle, variant: str, location: str) -> None:
     entry = manifest["variants"][variant]
     path = bundle / entry["file"]
     onnx.save(onnx.load(str(path)), str(path), save_as_external_data=True, location=location, size_threshold=0)
-    entry["sha256"], entry["data_files"] = sha256_of(path), {location: sha256_of(bundle / location)}
+    data = path.parent / location  # where ONNX Runtime looks: beside the graph
+    entry["sha256"], entry["data_files"] = sha256_of(path), {data.relative_to(bundle).as_posix(): sha256_of(data)}
     write_manifest(bundle, manifest)
 
 
