@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import NER_LABELS, cli_error
+from toolkit.checkpoint import inspect_checkpoint
 from toolkit.cli import main
 from toolkit.config import EvaluateConfig
 from toolkit.evaluation import evaluate
@@ -185,14 +186,31 @@ def test_json_markdown_and_html_are_written(ner_bundle, tmp_path):
     assert sorted(p.name for p in written.parent.iterdir()) == ["report.html", "report.json", "report.md"]
 
 
-def test_labels_that_do_not_match_the_model_are_one_line(ner_checkpoint, tmp_path, capsys):
+def two_type_data(tmp_path, text: str):
     data = tmp_path / "two-types"
     data.mkdir()
     for split in ("train", "validation"):
-        (data / f"{split}.txt").write_text("Angela B-PER\nMerkel I-PER\nin O\nParis B-LOC\n\n")
+        (data / f"{split}.txt").write_text(text)
+    return data
+
+
+def test_rows_holding_a_subset_of_the_models_labels_are_evaluated(ner_checkpoint, tmp_path):
+    data = two_type_data(tmp_path, "Angela B-PER\nMerkel I-PER\nin O\nParis B-LOC\n\nRome B-LOC\nwins O\n\n")
+    report = evaluate(EvaluateConfig(model_dir=ner_checkpoint, dataset=str(data), output=tmp_path / "r.json"))
+    assert report.labels == list(inspect_checkpoint(ner_checkpoint).labels) and "I-ORG" in report.labels
+    assert report.evaluation["examples"] == 2
+    # The rows' tags became the model's ids by name: the gold entities are the file's.
+    assert {name: row["support"] for name, row in report.details["per_type"].items()} == {"LOC": 2, "PER": 1}
+    gold = [entity for row in report.details["worst"] for entity in row["gold"]]
+    assert sorted((e["text"], e["type"]) for e in gold) == [("Angela Merkel", "PER"), ("Paris", "LOC"),
+                                                             ("Rome", "LOC")]
+
+
+def test_labels_the_model_does_not_know_are_one_line(ner_checkpoint, tmp_path, capsys):
+    data = two_type_data(tmp_path, "Angela B-PER\nMerkel I-PER\nate O\npasta B-FOOD\n\n")
     err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--dataset", str(data), "--output",
                     str(tmp_path / "r.json"))
-    assert "labels ['O', 'B-LOC', 'B-PER', 'I-PER'] do not match the model's" in err
+    assert "holds labels the model does not know: ['B-FOOD']" in err and "the model knows ['O'" in err
     assert not (tmp_path / "r.json").exists()
 
 
