@@ -37,6 +37,18 @@ def test_non_utf8_conll_is_refused(capsys, tmp_path, tiny_base):
     assert "not UTF-8" in train_error(capsys, tmp_path, tiny_base, directory)
 
 
+def test_non_utf8_jsonl_names_the_file_and_the_line(capsys, tmp_path, tiny_base):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    good = json.dumps({"tokens": ["Paris", "is", "nice"], "ner_tags": ["B-LOC", "O", "O"]}, ensure_ascii=False)
+    bad = json.dumps({"tokens": ["Müller", "said"], "ner_tags": ["B-PER", "O"]}, ensure_ascii=False)
+    (directory / "train.jsonl").write_bytes(f"{good}\n{good}\n{bad}\n".encode("latin-1"))
+    (directory / "validation.jsonl").write_text(good + "\n")
+    err = train_error(capsys, tmp_path, tiny_base, directory)
+    assert f"{directory / 'train.jsonl'}, line 3: not UTF-8 text" in err and "unexpected" not in err
+    assert not (tmp_path / "out").exists()
+
+
 @pytest.mark.parametrize("row, message", [
     ({"tokens": ["EU", "rejects", "it"], "ner_tags": ["B-ORG", "O"]}, "3 words but 2 tags"),
     ({"tokens": "EU rejects it", "ner_tags": ["B-ORG", "O", "O"]}, "must be a list of words"),

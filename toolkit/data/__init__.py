@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.data.conll import read_conll
+from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
 from toolkit.hub import looks_like_path, require_hub
 from toolkit.tasks import Task
@@ -76,6 +77,9 @@ def _load_files(paths: list[Path]):
         raise DataError(f"{paths[0].parent}: the {paths[0].stem} split is empty "
                         f"({', '.join(p.name for p in paths)}): expected at least one example.")
     loader = LOADERS[suffixes.pop()]
+    if loader != "parquet":
+        for path in paths:
+            check_utf8(path)
     try:
         return datasets.load_dataset(loader, data_files=[str(p) for p in paths], split="train")
     except Exception as error:  # pyarrow and datasets raise many types for a malformed file
