@@ -145,6 +145,33 @@ def test_bench_output_that_is_a_directory_is_refused_before_measuring(capsys, tm
     assert "is a directory" in cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path))
 
 
+def test_bench_outputs_are_checked_before_measuring(capsys, tmp_path, ner_bundle, monkeypatch):
+    import toolkit.bench
+
+    opened = []
+    monkeypatch.setattr(toolkit.bench, "load_bundle", lambda *args: opened.append(args))
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path / "a-file" / "r.json"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder" in err
+    (tmp_path / "r.png").write_bytes(b"mine")
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path / "r.json"))
+    assert f"{tmp_path / 'r.png'} already exists; pass --overwrite" in err
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(ner_bundle / "README.json"), "--overwrite")
+    assert f"lies in {ner_bundle}, which this command reads" in err
+    assert not opened and (tmp_path / "r.png").read_bytes() == b"mine"
+
+
+def test_predict_outputs_are_checked_before_the_bundle_is_read(capsys, tmp_path, ner_bundle, monkeypatch):
+    import toolkit.runtime
+
+    monkeypatch.setattr(toolkit.runtime, "load_bundle", lambda *args: pytest.fail("the bundle was read"))
+    (tmp_path / "in.jsonl").write_text('{"text": "Paris"}\n')
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "predict", str(ner_bundle), "--input", str(tmp_path / "in.jsonl"), "--output",
+                    str(tmp_path / "a-file" / "answers.jsonl"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder" in err
+
+
 def test_training_never_replaces_a_folder_that_is_not_a_checkpoint(capsys, tmp_path, tiny_base, ner_data,
                                                                    monkeypatch):
     (tmp_path / "out").mkdir()

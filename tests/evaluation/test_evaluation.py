@@ -227,3 +227,30 @@ def test_a_directory_that_is_no_model_and_an_unknown_variant(ner_bundle, tmp_pat
     assert "is neither a checkpoint" in cli_error(capsys, "evaluate", str(tmp_path))
     assert "--variant int4: not in the bundle" in cli_error(capsys, "evaluate", str(ner_bundle), "--variant", "int4",
                                                             "--output", str(tmp_path / "r.json"))
+
+
+def test_an_output_inside_the_model_or_already_there_is_refused(ner_checkpoint, tmp_path, capsys):
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(ner_checkpoint, checkpoint)
+    config = (checkpoint / "config.json").read_bytes()
+    for extra in ([], ["--overwrite"]):
+        err = cli_error(capsys, "evaluate", str(checkpoint), "--output", str(checkpoint / "config.json"), *extra)
+        assert f"lies in {checkpoint}, which this command reads" in err
+    assert (checkpoint / "config.json").read_bytes() == config
+    assert sorted(p.name for p in checkpoint.iterdir()) == sorted(p.name for p in ner_checkpoint.iterdir())
+    mine = tmp_path / "notes.md"
+    mine.write_text("mine")
+    err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--output", str(tmp_path / "notes.json"))
+    assert f"{mine} already exists; pass --overwrite" in err and mine.read_text() == "mine"
+    main(["evaluate", str(ner_checkpoint), "--output", str(tmp_path / "notes.json"), "--overwrite"])
+    assert mine.read_text().startswith("#") and json.loads((tmp_path / "notes.json").read_text())["metrics"]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(ner_checkpoint, tmp_path, capsys, monkeypatch):
+    import toolkit.evaluation
+
+    opened = []
+    monkeypatch.setattr(toolkit.evaluation, "open_target", lambda *args: opened.append(args))
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--output", str(tmp_path / "a-file" / "eval" / "r.json"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err and not opened
