@@ -241,6 +241,50 @@ def test_overwrite_never_replaces_a_folder_with_foreign_files(capsys, tmp_path, 
     assert (project / "main.py").read_text() == "print('mine')"
 
 
+def test_export_into_the_current_directory_is_refused_before_any_work(capsys, tmp_path, ner_bundle, ner_checkpoint,
+                                                                     monkeypatch):
+    import toolkit.modeling
+
+    monkeypatch.setattr(toolkit.modeling, "load_tokenizer", lambda *args: pytest.fail("export started"))
+    work = tmp_path / "work"
+    shutil.copytree(ner_bundle, work)
+    before = sorted(p.name for p in work.iterdir())
+    monkeypatch.chdir(work)
+    for target in (".", str(work), ".."):
+        err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", target, "--overwrite")
+        assert "is or holds the current directory, which a finished bundle cannot replace" in err
+    assert sorted(p.name for p in work.iterdir()) == before and sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(tmp_path / "a-file" / "bundle"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err
+
+
+@pytest.mark.parametrize("failing_rename", [1, 2])
+def test_a_failed_swap_keeps_the_previous_directory_and_leaves_nothing(tmp_path, monkeypatch, failing_rename):
+    import os
+
+    import toolkit.staging
+    from toolkit.staging import staged_directory
+
+    target = tmp_path / "bundle"
+    target.mkdir()
+    (target / "model.onnx").write_text("previous")
+    renames, real = [], os.replace
+
+    def busy_on_one_rename(source, destination):
+        renames.append(source)
+        if len(renames) == failing_rename:
+            raise OSError(16, "Device or resource busy", str(source))
+        real(source, destination)
+
+    monkeypatch.setattr(toolkit.staging.os, "replace", busy_on_one_rename)
+    with pytest.raises(OSError, match="busy"):
+        with staged_directory(target) as staging:
+            (staging / "model.onnx").write_text("new")
+    assert (target / "model.onnx").read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "bundle"]
+
+
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):
     import os
 
