@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from tests.conftest import cli_error
+from toolkit.errors import ToolkitError
 
 
 def conll_dir(tmp_path, train: str, validation: str | None = None, encoding="utf-8"):
@@ -93,6 +94,13 @@ def test_output_dir_that_is_a_file(capsys, tmp_path, tiny_base, ner_data):
     (tmp_path / "out").write_text("mine")
     assert "is a file" in train_error(capsys, tmp_path, tiny_base, ner_data)
     assert (tmp_path / "out").read_text() == "mine"
+
+
+def test_output_dir_that_cannot_be_made_is_refused_before_training(capsys, tmp_path, tiny_base, ner_data):
+    (tmp_path / "a-file").write_text("mine")
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data), "--output-dir",
+                    str(tmp_path / "a-file" / "out"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err
 
 
 def test_label_only_in_the_evaluation_split_is_named(caplog, tmp_path, tiny_base):
@@ -197,7 +205,7 @@ def test_a_failed_final_save_keeps_the_previous_checkpoint(tmp_path, tiny_base, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(transformers.Trainer, "save_model", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(ToolkitError, match=f"the disk holding {out} is full .* while saving"):
         run_train("ner", tiny_base, ner_data, out, "--max_steps", 2, "--overwrite", True)
     assert (out / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left behind
