@@ -228,3 +228,13 @@ def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(tm
     assert saves and "\n" not in err
     assert f"the disk holding {out} is full" in err and "Free space there or pass --output-dir on another disk" in err
     assert not list(tmp_path.rglob("checkpoint-*")) and not (out / ".checkpoints").exists()
+
+
+def test_only_a_failed_write_counts_as_a_full_disk():
+    from toolkit.train.output_dir import is_disk_full
+
+    assert is_disk_full(OSError(28, "No space left on device")) and is_disk_full(
+        RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598"))
+    assert not is_disk_full(RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central "
+                                         "directory (inline_container.cc:227)"))
+    assert not is_disk_full(OSError(13, "Permission denied")) and not is_disk_full(RuntimeError("CUDA out of memory"))

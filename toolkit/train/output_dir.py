@@ -84,7 +84,9 @@ def is_disk_full(error: BaseException) -> bool:
     """
     if isinstance(error, OSError):
         return error.errno in (errno.ENOSPC, errno.EDQUOT)
-    return isinstance(error, RuntimeError) and "inline_container.cc" in str(error)
+    message = str(error)  # a reader's failure (PytorchStreamReader, a truncated file) says nothing of the disk
+    return isinstance(error, RuntimeError) and "inline_container.cc" in message and any(
+        sign in message for sign in ("unexpected pos", "PytorchStreamWriter", "file write failed"))
 
 
 def disk_full(out: Path, what: str) -> ToolkitError:
