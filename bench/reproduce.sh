@@ -27,15 +27,15 @@ toolkit export runs/accuracy/protocol-ner --quantize --static --output-dir expor
 toolkit export runs/accuracy/protocol-sentiment --quantize --output-dir exports/sentiment-minilm
 
 # Latency and accuracy against PyTorch, batch 1 and 8 at 128 tokens, 2 threads.
-toolkit bench exports/ner-minilm --batch-sizes 1,8 --seq-lens 128 --runs 50 --output bench/results/ner-minilm.json
+toolkit bench exports/ner-minilm --batch-sizes 1,8 --seq-lens 128 --runs 50 --output bench/results/ner-minilm.json --overwrite
 toolkit bench exports/sentiment-minilm --batch-sizes 1,8 --seq-lens 128 --runs 50 \
-    --output bench/results/sentiment-minilm.json
+    --output bench/results/sentiment-minilm.json --overwrite
 
 # A bert-base-shaped model (random weights: latency only), benched on the CoNLL validation text.
 python bench/make_random_model.py runs/bert-base-random --task ner --shape bert-base
 toolkit export runs/bert-base-random --quantize --output-dir exports/bert-base-random
 toolkit bench exports/bert-base-random --dataset "$data/conll2003" --batch-sizes 1,8 --seq-lens 128 --runs 20 \
-    --output bench/results/bert-base-random.json
+    --output bench/results/bert-base-random.json --overwrite
 
 # The embeddable runtime against transformers' pipeline: texts/s and peak memory.
 python bench/runtime_throughput.py exports/ner-minilm --variant int8-dynamic
@@ -44,16 +44,16 @@ python bench/summarize.py
 # Issue 16: every variant (int8-openvino included) against the peers, on the three shapes; the int8
 # recipes tried; where the runtime's time goes; ONNX Runtime vs PyTorch operator by operator at 256.
 toolkit export runs/accuracy/protocol-ner --quantize --static --compact --openvino --output-dir exports/ner-all --overwrite
-toolkit bench exports/ner-all --peers all --output bench/results/ner-minilm-peers.json
+toolkit bench exports/ner-all --peers all --output bench/results/ner-minilm-peers.json --overwrite
 toolkit export runs/accuracy/protocol-sentiment --quantize --static --compact --openvino --output-dir exports/sentiment-all \
     --overwrite
-toolkit bench exports/sentiment-all --peers all --output bench/results/sentiment-minilm-peers.json
+toolkit bench exports/sentiment-all --peers all --output bench/results/sentiment-minilm-peers.json --overwrite
 toolkit export runs/accuracy/protocol-sentiment --quantize --openvino --eval-size 5000 --output-dir exports/sentiment-5000 \
     --overwrite  # is int8 within 0.5 points when 5,000 reviews are scored?
 toolkit export runs/bert-base-random --quantize --static --openvino --calibration-dataset "$data/conll2003" \
     --dataset "$data/conll2003" --output-dir exports/bert-base-all --overwrite
 toolkit bench exports/bert-base-all --dataset "$data/conll2003" --peers all --runs 20 \
-    --output bench/results/bert-base-random-peers.json
+    --output bench/results/bert-base-random-peers.json --overwrite
 python bench/int8_recipes.py exports/ner-all --output bench/results/int8-recipes-ner.json
 for variant in int8-dynamic int8-openvino; do
     python bench/runtime_throughput.py exports/ner-all --variant "$variant" --profile \
@@ -67,10 +67,10 @@ python bench/ort_profile.py exports/sentiment-all --output bench/results/ort-pro
 # evidence. The NER bundle (int8-dynamic per token, int8-openvino), each variant against the peers;
 # per token against ONNX Runtime's per-tensor recipe; texts whose answers move with their batch.
 toolkit export runs/accuracy/protocol-ner --quantize --openvino --output-dir exports/ner-decided --overwrite
-toolkit bench exports/ner-decided --peers all --output bench/results/ner-minilm-peers.json
+toolkit bench exports/ner-decided --peers all --output bench/results/ner-minilm-peers.json --overwrite
 python bench/int8_recipes.py exports/ner-decided --recipes bundle "per tensor" \
     --output bench/results/int8-recipes-per-token-ner.json
 python bench/batch_invariance.py exports/ner-decided --dataset "$data/conll2003" --rows 200 \
     --output bench/results/batch-invariance-ner.json
 toolkit export runs/accuracy/protocol-sentiment --quantize --openvino --output-dir exports/sentiment-decided --overwrite
-toolkit bench exports/sentiment-decided --peers all --output bench/results/sentiment-minilm-peers.json
+toolkit bench exports/sentiment-decided --peers all --output bench/results/sentiment-minilm-peers.json --overwrite

@@ -6,6 +6,7 @@ import shutil
 import pytest
 
 from tests.conftest import cli_error
+from toolkit.errors import ToolkitError
 
 
 def conll_dir(tmp_path, train: str, validation: str | None = None, encoding="utf-8"):
@@ -35,6 +36,18 @@ def test_conll_without_usable_tags_is_refused(capsys, tmp_path, tiny_base, train
 def test_non_utf8_conll_is_refused(capsys, tmp_path, tiny_base):
     directory = conll_dir(tmp_path, "Müller B-PER\nsaid O\n", encoding="latin-1")
     assert "not UTF-8" in train_error(capsys, tmp_path, tiny_base, directory)
+
+
+def test_non_utf8_jsonl_names_the_file_and_the_line(capsys, tmp_path, tiny_base):
+    directory = tmp_path / "data"
+    directory.mkdir()
+    good = json.dumps({"tokens": ["Paris", "is", "nice"], "ner_tags": ["B-LOC", "O", "O"]}, ensure_ascii=False)
+    bad = json.dumps({"tokens": ["Müller", "said"], "ner_tags": ["B-PER", "O"]}, ensure_ascii=False)
+    (directory / "train.jsonl").write_bytes(f"{good}\n{good}\n{bad}\n".encode("latin-1"))
+    (directory / "validation.jsonl").write_text(good + "\n")
+    err = train_error(capsys, tmp_path, tiny_base, directory)
+    assert f"{directory / 'train.jsonl'}, line 3: not UTF-8 text" in err and "unexpected" not in err
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("row, message", [
@@ -81,6 +94,13 @@ def test_output_dir_that_is_a_file(capsys, tmp_path, tiny_base, ner_data):
     (tmp_path / "out").write_text("mine")
     assert "is a file" in train_error(capsys, tmp_path, tiny_base, ner_data)
     assert (tmp_path / "out").read_text() == "mine"
+
+
+def test_output_dir_that_cannot_be_made_is_refused_before_training(capsys, tmp_path, tiny_base, ner_data):
+    (tmp_path / "a-file").write_text("mine")
+    err = cli_error(capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data), "--output-dir",
+                    str(tmp_path / "a-file" / "out"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err
 
 
 def test_label_only_in_the_evaluation_split_is_named(caplog, tmp_path, tiny_base):
@@ -133,6 +153,33 @@ def test_bench_output_that_is_a_directory_is_refused_before_measuring(capsys, tm
     assert "is a directory" in cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path))
 
 
+def test_bench_outputs_are_checked_before_measuring(capsys, tmp_path, ner_bundle, monkeypatch):
+    import toolkit.bench
+
+    opened = []
+    monkeypatch.setattr(toolkit.bench, "load_bundle", lambda *args: opened.append(args))
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path / "a-file" / "r.json"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder" in err
+    (tmp_path / "r.png").write_bytes(b"mine")
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(tmp_path / "r.json"))
+    assert f"{tmp_path / 'r.png'} already exists; pass --overwrite" in err
+    err = cli_error(capsys, "bench", str(ner_bundle), "--output", str(ner_bundle / "README.json"), "--overwrite")
+    assert f"lies in {ner_bundle}, which this command reads" in err
+    assert not opened and (tmp_path / "r.png").read_bytes() == b"mine"
+
+
+def test_predict_outputs_are_checked_before_the_bundle_is_read(capsys, tmp_path, ner_bundle, monkeypatch):
+    import toolkit.runtime
+
+    monkeypatch.setattr(toolkit.runtime, "load_bundle", lambda *args: pytest.fail("the bundle was read"))
+    (tmp_path / "in.jsonl").write_text('{"text": "Paris"}\n')
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "predict", str(ner_bundle), "--input", str(tmp_path / "in.jsonl"), "--output",
+                    str(tmp_path / "a-file" / "answers.jsonl"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder" in err
+
+
 def test_training_never_replaces_a_folder_that_is_not_a_checkpoint(capsys, tmp_path, tiny_base, ner_data,
                                                                    monkeypatch):
     (tmp_path / "out").mkdir()
@@ -158,7 +205,7 @@ def test_a_failed_final_save_keeps_the_previous_checkpoint(tmp_path, tiny_base, 
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(transformers.Trainer, "save_model", disk_full)
-    with pytest.raises(OSError):
+    with pytest.raises(ToolkitError, match=f"the disk holding {out} is full .* while saving"):
         run_train("ner", tiny_base, ner_data, out, "--max_steps", 2, "--overwrite", True)
     assert (out / "model.safetensors").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left behind
@@ -200,6 +247,50 @@ def test_overwrite_never_replaces_a_folder_with_foreign_files(capsys, tmp_path, 
         capsys, "train", "ner", "--model", str(tiny_base), "--dataset", str(ner_data), "--output-dir", str(project),
         "--overwrite")
     assert (project / "main.py").read_text() == "print('mine')"
+
+
+def test_export_into_the_current_directory_is_refused_before_any_work(capsys, tmp_path, ner_bundle, ner_checkpoint,
+                                                                     monkeypatch):
+    import toolkit.modeling
+
+    monkeypatch.setattr(toolkit.modeling, "load_tokenizer", lambda *args: pytest.fail("export started"))
+    work = tmp_path / "work"
+    shutil.copytree(ner_bundle, work)
+    before = sorted(p.name for p in work.iterdir())
+    monkeypatch.chdir(work)
+    for target in (".", str(work), ".."):
+        err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", target, "--overwrite")
+        assert "is or holds the current directory, which a finished bundle cannot replace" in err
+    assert sorted(p.name for p in work.iterdir()) == before and sorted(p.name for p in tmp_path.iterdir()) == ["work"]
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "export", str(ner_checkpoint), "--output-dir", str(tmp_path / "a-file" / "bundle"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err
+
+
+@pytest.mark.parametrize("failing_rename", [1, 2])
+def test_a_failed_swap_keeps_the_previous_directory_and_leaves_nothing(tmp_path, monkeypatch, failing_rename):
+    import os
+
+    import toolkit.staging
+    from toolkit.staging import staged_directory
+
+    target = tmp_path / "bundle"
+    target.mkdir()
+    (target / "model.onnx").write_text("previous")
+    renames, real = [], os.replace
+
+    def busy_on_one_rename(source, destination):
+        renames.append(source)
+        if len(renames) == failing_rename:
+            raise OSError(16, "Device or resource busy", str(source))
+        real(source, destination)
+
+    monkeypatch.setattr(toolkit.staging.os, "replace", busy_on_one_rename)
+    with pytest.raises(OSError, match="busy"):
+        with staged_directory(target) as staging:
+            (staging / "model.onnx").write_text("new")
+    assert (target / "model.onnx").read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "bundle"]
 
 
 def test_a_live_runs_staging_folder_is_left_alone(tmp_path):

@@ -168,10 +168,10 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     if missing:
         raise DataError(f"dataset {dataset!r} does not fit the {task.name} task: expected columns "
                         f"{text_column!r} and {label_column!r}, found {sorted(chosen.column_names)}.")
-    data_labels, converted = resolve_labels({name: chosen}, label_column, task)
-    if tuple(data_labels) != checkpoint.labels:
-        raise DataError(f"dataset {dataset!r} labels {list(data_labels)} do not match the model's "
-                        f"{list(checkpoint.labels)}: pass data with the labels the model was trained on.")
+    try:  # rows may hold a subset of the model's labels (no I-ORG in them); an unknown label is an error
+        _, converted = resolve_labels({name: chosen}, label_column, task, known=checkpoint.labels)
+    except DataError as error:
+        raise DataError(f"dataset {dataset!r}: {error}") from None
     size = eval_size if eval_size is not None else checkpoint.option("eval_size")
     rows = sample(converted[name], parse_size(size), checkpoint.option("seed"), name)
     if tokenizer is None:

@@ -22,6 +22,7 @@ from toolkit.options import (
     name_list,
     option,
     raise_problems,
+    unwritable,
 )
 from toolkit.runtime.bio import DECODINGS
 from toolkit.runtime.bundle import MIN_MAX_LENGTH
@@ -40,6 +41,8 @@ PACKAGE_VERSION = re.compile(r"^\d+(\.\d+)*$")
 # Top-level modules a wheel must not shadow beside the standard library's: the toolkit and the wheel's
 # own requirements (toolkit/package.py base_requirements: the runtime's three, OpenVINO for its variant).
 PACKAGE_TAKEN = ("toolkit", "onnxruntime", "tokenizers", "numpy", "openvino")
+BENCH_REPORTS = (".md", ".png")  # written next to bench's report.json
+EVALUATION_REPORTS = (".md", ".html")  # written next to evaluate's report.json
 
 
 @dataclass
@@ -189,8 +192,9 @@ class BenchConfig:
     threads: int = option("threads for PyTorch and ONNX Runtime alike", 2, type=int)
     warmup: int = option("untimed calls before timing each cell", 5, type=int)
     runs: int = option("timed calls per cell (full grid: 100)", 30, type=int)
-    output: Path = option("report.json path; report.md and report.png go next to it", Path("report.json"),
-                          type=Path)
+    output: Path = option(f"report.json path; report{' and report'.join(BENCH_REPORTS)} go next to it",
+                          Path("report.json"), type=Path)
+    overwrite: bool = option("replace the reports at --output", False)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
                                         None, type=name_list)
     # No argparse choices: the peer table lives in toolkit.bench.peers, which needs this module's package.
@@ -208,7 +212,7 @@ class BenchConfig:
         check_number(problems, "--threads", self.threads, low=1)
         check_number(problems, "--warmup", self.warmup, low=0)
         check_number(problems, "--runs", self.runs, low=1)
-        check_output(problems, self.output)
+        check_output(problems, self.output, BENCH_REPORTS, self.overwrite, inputs=(self.bundle, self.checkpoint))
         raise_problems(problems)
 
 
@@ -222,8 +226,9 @@ class EvaluateConfig:
     eval_size: str | None = option("rows of the split, or 'all' (default: as the checkpoint was evaluated)", None)
     variant: str | None = option("bundle: the variant whose mistakes are analysed (default: the manifest's "
                                  "default); every variant is compared with PyTorch", None)
-    output: Path = option("report.json path; report.md and report.html go next to it",
+    output: Path = option(f"report.json path; report{' and report'.join(EVALUATION_REPORTS)} go next to it",
                           Path("evaluation/report.json"), type=Path)
+    overwrite: bool = option("replace the reports at --output", False)
     worst: int = option("how many of the worst sentences (ner) or most confidently wrong texts (sentiment) to "
                         "show", 10, type=int)
 
@@ -232,7 +237,8 @@ class EvaluateConfig:
         problems: list[str] = []
         check_size(problems, "--eval-size", self.eval_size)
         check_number(problems, "--worst", self.worst, low=0)
-        check_output(problems, self.output)
+        local_data = Path(self.dataset) if self.dataset and Path(self.dataset).exists() else None
+        check_output(problems, self.output, EVALUATION_REPORTS, self.overwrite, inputs=(self.model_dir, local_data))
         raise_problems(problems)
 
 
@@ -273,6 +279,12 @@ class PredictConfig:
             problems.append("--input answers a corpus: give texts either as arguments or in --input, not both")
         if self.input is not None and self.output is None:
             problems.append("--input and --output go together: name the file the answers go to (.parquet or .jsonl)")
+        if self.input is not None and self.output is not None:
+            if Path(self.output).is_dir():
+                problems.append(f"--output {self.output} is a directory: name a file such as "
+                                f"{Path(self.output) / 'answers.parquet'}")
+            elif unwritable(self.output):
+                problems.append(f"--output {self.output}: {unwritable(self.output)}; choose a writable place")
         raise_problems(problems)
 
 

@@ -42,7 +42,7 @@ def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path 
     echo(f"\n3/4 toolkit bench {bundle_dir} --batch-sizes 1,8 --seq-lens 128 --warmup 3 --runs 20 "
          f"--output {report_path}")
     result = bench(BenchConfig(bundle=bundle_dir, batch_sizes=[1, 8], seq_lens=[128], warmup=3, runs=20,
-                               output=report_path))
+                               output=report_path, overwrite=True))
     echo(bench_table(result))
     paths = write_reports(result, report_path)
     echo("reports: " + ", ".join(map(str, paths)))

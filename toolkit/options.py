@@ -41,13 +41,55 @@ def raise_problems(problems: list[str]) -> None:
         raise ToolkitError("; ".join(problems) + ".")
 
 
-def check_output(problems: list[str], output: Path) -> None:
-    """An --output must name a file in a place that can be written."""
+def report_paths(json_path: Path, siblings: tuple[str, ...]) -> list[Path]:
+    """A report's files: report.json at `json_path`, and one per suffix in `siblings` next to it."""
+    json_path = Path(json_path)
+    return [json_path, *(json_path.with_suffix(suffix) for suffix in siblings)]
+
+
+def unwritable(path: Path) -> str | None:
+    """Why `path` cannot be created (a file where a folder must be, or a folder this user cannot write), or None."""
+    place = Path(path).absolute().parent
+    while not place.exists() and place != place.parent:  # folders still to make: their nearest existing one decides
+        place = place.parent
+    if not place.is_dir():
+        return f"{place} is a file, not a folder"
+    if not os.access(place, os.W_OK | os.X_OK):
+        return f"cannot write in {place}"
+    return None
+
+
+def inside(path: Path, directory: Path) -> bool:
+    """Whether `path` is `directory` or lies in it (links resolved)."""
+    path, directory = Path(path).resolve(), Path(directory).resolve()
+    return path == directory or directory in path.parents
+
+
+def check_output(problems: list[str], output: Path, siblings: tuple[str, ...] = (), overwrite: bool = False,
+                 inputs: tuple[Path, ...] = ()) -> None:
+    """An --output (with the `siblings` written next to it) must name files in a place that can be written,
+    replace no file unless `overwrite`, and lie outside the directories (and files) in `inputs` the verb reads."""
     output = Path(output)
+    paths = report_paths(output, siblings)
     if output.is_dir():
         problems.append(f"--output {output} is a directory: name a file such as {output / 'report.json'}")
-    elif output.parent.exists() and not os.access(output.parent, os.W_OK):
-        problems.append(f"--output {output}: cannot write in {output.parent}; choose a writable place")
+        return
+    if output.suffix in siblings:
+        problems.append(f"--output {output}: the {output.suffix} report is written next to the JSON one; name a "
+                        f"file such as {output.with_suffix('.json')}")
+        return
+    reason = unwritable(output)
+    if reason:
+        problems.append(f"--output {output}: {reason}; choose a writable place")
+        return
+    read = next((place for place in inputs if place is not None and inside(output, place)), None)
+    if read is not None:
+        problems.append(f"--output {output} lies in {read}, which this command reads: write the report outside it")
+        return
+    existing = [str(path) for path in paths if path.exists() or path.is_symlink()]
+    if existing and not overwrite:
+        problems.append(f"--output {output}: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''}; "
+                        "pass --overwrite to replace, or choose another --output")
 
 
 def int_list(value: str) -> list[int]:

@@ -59,8 +59,18 @@ def staged_directory(target: Path):
         old = None
         if target.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
-            os.replace(target, old / target.name)
-        os.replace(staging, target)
+            try:
+                os.replace(target, old / target.name)
+            except OSError:  # e.g. a mount point or a directory in use (EBUSY): it stays where it is
+                old.rmdir()
+                raise
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if old is not None:  # put the previous version back rather than leave nothing at `target`
+                os.replace(old / target.name, target)
+                old.rmdir()
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:

@@ -123,3 +123,23 @@ def test_missing_dataset_path(tmp_path):
     task, options = cfg(tmp_path / "nope")
     with pytest.raises(DataError, match="does not exist"):
         load_task_data(task, options)
+
+
+def test_a_models_labels_take_any_subset_and_refuse_unknown_ones():
+    import datasets
+
+    from toolkit.data import resolve_labels
+
+    task = TASKS["sentiment"]
+    known = ("negative", "neutral", "positive")
+    named = {"test": datasets.Dataset.from_dict({"text": ["a", "b"], "label": ["positive", "negative"]})}
+    labels, converted = resolve_labels(named, "label", task, known=known)
+    assert labels == known and converted["test"]["label"] == [2, 0]
+    declared = datasets.Features({"text": datasets.Value("string"),
+                                  "label": datasets.ClassLabel(names=["positive", "negative"])})
+    ids = {"test": datasets.Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}, features=declared)}
+    labels, converted = resolve_labels(ids, "label", task, known=known)
+    assert labels == known and converted["test"]["label"] == [2, 0]  # ids of the file's order, as the model's
+    unknown = {"test": datasets.Dataset.from_dict({"text": ["a"], "label": ["mixed"]})}
+    with pytest.raises(DataError, match=r"labels the model does not know: \['mixed'\]"):
+        resolve_labels(unknown, "label", task, known=known)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import NER_LABELS, cli_error
+from toolkit.checkpoint import inspect_checkpoint
 from toolkit.cli import main
 from toolkit.config import EvaluateConfig
 from toolkit.evaluation import evaluate
@@ -185,14 +186,31 @@ def test_json_markdown_and_html_are_written(ner_bundle, tmp_path):
     assert sorted(p.name for p in written.parent.iterdir()) == ["report.html", "report.json", "report.md"]
 
 
-def test_labels_that_do_not_match_the_model_are_one_line(ner_checkpoint, tmp_path, capsys):
+def two_type_data(tmp_path, text: str):
     data = tmp_path / "two-types"
     data.mkdir()
     for split in ("train", "validation"):
-        (data / f"{split}.txt").write_text("Angela B-PER\nMerkel I-PER\nin O\nParis B-LOC\n\n")
+        (data / f"{split}.txt").write_text(text)
+    return data
+
+
+def test_rows_holding_a_subset_of_the_models_labels_are_evaluated(ner_checkpoint, tmp_path):
+    data = two_type_data(tmp_path, "Angela B-PER\nMerkel I-PER\nin O\nParis B-LOC\n\nRome B-LOC\nwins O\n\n")
+    report = evaluate(EvaluateConfig(model_dir=ner_checkpoint, dataset=str(data), output=tmp_path / "r.json"))
+    assert report.labels == list(inspect_checkpoint(ner_checkpoint).labels) and "I-ORG" in report.labels
+    assert report.evaluation["examples"] == 2
+    # The rows' tags became the model's ids by name: the gold entities are the file's.
+    assert {name: row["support"] for name, row in report.details["per_type"].items()} == {"LOC": 2, "PER": 1}
+    gold = [entity for row in report.details["worst"] for entity in row["gold"]]
+    assert sorted((e["text"], e["type"]) for e in gold) == [("Angela Merkel", "PER"), ("Paris", "LOC"),
+                                                             ("Rome", "LOC")]
+
+
+def test_labels_the_model_does_not_know_are_one_line(ner_checkpoint, tmp_path, capsys):
+    data = two_type_data(tmp_path, "Angela B-PER\nMerkel I-PER\nate O\npasta B-FOOD\n\n")
     err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--dataset", str(data), "--output",
                     str(tmp_path / "r.json"))
-    assert "labels ['O', 'B-LOC', 'B-PER', 'I-PER'] do not match the model's" in err
+    assert "holds labels the model does not know: ['B-FOOD']" in err and "the model knows ['O'" in err
     assert not (tmp_path / "r.json").exists()
 
 
@@ -209,3 +227,30 @@ def test_a_directory_that_is_no_model_and_an_unknown_variant(ner_bundle, tmp_pat
     assert "is neither a checkpoint" in cli_error(capsys, "evaluate", str(tmp_path))
     assert "--variant int4: not in the bundle" in cli_error(capsys, "evaluate", str(ner_bundle), "--variant", "int4",
                                                             "--output", str(tmp_path / "r.json"))
+
+
+def test_an_output_inside_the_model_or_already_there_is_refused(ner_checkpoint, tmp_path, capsys):
+    checkpoint = tmp_path / "ck"
+    shutil.copytree(ner_checkpoint, checkpoint)
+    config = (checkpoint / "config.json").read_bytes()
+    for extra in ([], ["--overwrite"]):
+        err = cli_error(capsys, "evaluate", str(checkpoint), "--output", str(checkpoint / "config.json"), *extra)
+        assert f"lies in {checkpoint}, which this command reads" in err
+    assert (checkpoint / "config.json").read_bytes() == config
+    assert sorted(p.name for p in checkpoint.iterdir()) == sorted(p.name for p in ner_checkpoint.iterdir())
+    mine = tmp_path / "notes.md"
+    mine.write_text("mine")
+    err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--output", str(tmp_path / "notes.json"))
+    assert f"{mine} already exists; pass --overwrite" in err and mine.read_text() == "mine"
+    main(["evaluate", str(ner_checkpoint), "--output", str(tmp_path / "notes.json"), "--overwrite"])
+    assert mine.read_text().startswith("#") and json.loads((tmp_path / "notes.json").read_text())["metrics"]
+
+
+def test_an_output_that_cannot_be_written_is_refused_before_any_work(ner_checkpoint, tmp_path, capsys, monkeypatch):
+    import toolkit.evaluation
+
+    opened = []
+    monkeypatch.setattr(toolkit.evaluation, "open_target", lambda *args: opened.append(args))
+    (tmp_path / "a-file").write_text("")
+    err = cli_error(capsys, "evaluate", str(ner_checkpoint), "--output", str(tmp_path / "a-file" / "eval" / "r.json"))
+    assert f"{tmp_path / 'a-file'} is a file, not a folder; choose a writable place" in err and not opened

@@ -95,7 +95,7 @@ def test_existing_output_is_refused_unless_overwrite(tmp_path, ner_bundle):
 
 def test_an_interrupted_run_leaves_nothing_and_reruns_cleanly(tmp_path, ner_bundle, monkeypatch):
     write_corpus(tmp_path / "in")
-    output = tmp_path / "in" / "answers.parquet"  # inside the input directory: never read back as input
+    output = tmp_path / "in" / "_answers" / "answers.parquet"  # a folder of the input that is never read
     calls = []
     real = jobs.answer_columns
 
@@ -108,12 +108,33 @@ def test_an_interrupted_run_leaves_nothing_and_reruns_cleanly(tmp_path, ner_bund
     monkeypatch.setattr(jobs, "answer_columns", interrupt_on_the_second_chunk)
     with pytest.raises(KeyboardInterrupt):
         job(ner_bundle, tmp_path / "in", output, chunk_size=1)
-    assert not output.exists() and not list((tmp_path / "in").glob(".*partial"))
+    assert not output.exists() and not list((tmp_path / "in").rglob(".*partial"))
     monkeypatch.setattr(jobs, "answer_columns", real)
     job(ner_bundle, tmp_path / "in", output, chunk_size=1)
     assert [row["row"] for row in read_output(output)] == list(range(len(SENTENCES)))
     job(ner_bundle, tmp_path / "in", output, overwrite=True)
     assert len(read_output(output)) == len(SENTENCES)
+
+
+def test_an_output_that_is_its_own_input_is_refused_even_with_overwrite(tmp_path, ner_bundle):
+    write_corpus(tmp_path / "in")
+    corpus = tmp_path / "in" / "b.jsonl"
+    before = corpus.read_bytes()
+    message = one_line_error(ner_bundle, corpus, corpus, overwrite=True)
+    assert f"--output {corpus} is --input {corpus}" in message
+    message = one_line_error(ner_bundle, tmp_path / "in", corpus, overwrite=True)
+    assert f"would be read as part of --input {tmp_path / 'in'}" in message
+    assert "answers.jsonl" in one_line_error(ner_bundle, tmp_path / "in", tmp_path / "in" / "answers.jsonl")
+    assert corpus.read_bytes() == before and sorted(p.name for p in (tmp_path / "in").iterdir()) == [
+        "a.parquet", "b.jsonl", "c.csv"]
+
+
+def test_a_jsonl_input_that_is_not_utf8_names_the_file_and_line(tmp_path, ner_bundle):
+    corpus = tmp_path / "in.jsonl"
+    corpus.write_bytes('{"text": "Paris"}\n{"text": "M\u00fcller"}\n'.encode("latin-1"))
+    message = one_line_error(ner_bundle, corpus, tmp_path / "out.jsonl")
+    assert f"{corpus}, line 2: not UTF-8 text" in message and "save the file as UTF-8" in message
+    assert not (tmp_path / "out.jsonl").exists()
 
 
 def one_line_error(*args, **kwargs) -> str:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import cli_error, run_train
+from toolkit.errors import ToolkitError
 
 CHECKPOINT_FILES = {"config.json", "model.safetensors", "metrics.json", "tokenizer.json",
                     "tokenizer_config.json", "special_tokens_map.json", "vocab.txt", "training_args.bin"}
@@ -202,3 +203,38 @@ def test_metrics_carry_the_majority_baseline_and_a_constant_model_is_named(tmp_p
     ner = json.loads((ner_checkpoint / "metrics.json").read_text())
     assert ner["baseline"]["answer"] == "O" and ner["baseline"]["f1"] == 0.0 and 0 < ner["baseline"]["accuracy"] < 1
     assert ner["evaluation"]["fingerprint"] and Path(ner["evaluation"]["dataset"]).is_absolute()
+
+
+@pytest.mark.parametrize("failure", [
+    OSError(28, "No space left on device"),
+    RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598"),  # torch.save's own words
+])
+def test_a_full_disk_while_training_is_one_line_and_leaves_no_half_checkpoint(tmp_path, tiny_base, ner_data,
+                                                                             monkeypatch, failure):
+    import transformers
+
+    saves = []
+
+    def disk_fills_up(self, output_dir):
+        saves.append(output_dir)
+        (Path(output_dir) / "optimizer.pt").write_bytes(b"half")  # the weights are written, the state is not
+        raise failure
+
+    monkeypatch.setattr(transformers.Trainer, "_save_optimizer_and_scheduler", disk_fills_up)
+    out = tmp_path / "out"
+    with pytest.raises(ToolkitError) as error:  # what the CLI prints as its one line
+        run_train("ner", tiny_base, ner_data, out)
+    err = str(error.value)
+    assert saves and "\n" not in err
+    assert f"the disk holding {out} is full" in err and "Free space there or pass --output-dir on another disk" in err
+    assert not list(tmp_path.rglob("checkpoint-*")) and not (out / ".checkpoints").exists()
+
+
+def test_only_a_failed_write_counts_as_a_full_disk():
+    from toolkit.train.output_dir import is_disk_full
+
+    assert is_disk_full(OSError(28, "No space left on device")) and is_disk_full(
+        RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598"))
+    assert not is_disk_full(RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central "
+                                         "directory (inline_container.cc:227)"))
+    assert not is_disk_full(OSError(13, "Permission denied")) and not is_disk_full(RuntimeError("CUDA out of memory"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.data.conll import read_conll
+from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
 from toolkit.hub import looks_like_path, require_hub
 from toolkit.tasks import Task
@@ -76,6 +77,9 @@ def _load_files(paths: list[Path]):
         raise DataError(f"{paths[0].parent}: the {paths[0].stem} split is empty "
                         f"({', '.join(p.name for p in paths)}): expected at least one example.")
     loader = LOADERS[suffixes.pop()]
+    if loader != "parquet":
+        for path in paths:
+            check_utf8(path)
     try:
         return datasets.load_dataset(loader, data_files=[str(p) for p in paths], split="train")
     except Exception as error:  # pyarrow and datasets raise many types for a malformed file
@@ -159,8 +163,28 @@ def _raise_label_problem(task: Task, labels: tuple[str, ...]) -> None:
         raise DataError(f"the {task.name} labels {list(labels)[:12]}: {problem}.")
 
 
-def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[str, ...], dict]:
-    """Find the label set and convert string labels to ids; check ids are in range."""
+def _check_known(names, known: tuple[str, ...], source: str) -> None:
+    """Rows may hold any subset of a model's labels; a label the model does not know is an error."""
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise DataError(f"{source} holds labels the model does not know: {unknown[:12]}; the model knows "
+                        f"{list(known)}. Pass data labelled with the model's labels (a subset of them is fine).")
+
+
+def _map_names(splits: dict, label_column: str, task: Task, labels: tuple[str, ...], mapping) -> dict:
+    """Every split's labels rewritten as ids of `labels`, by `mapping` from a label as stored."""
+    return {name: split.map(lambda b: {label_column: task.map_labels(b[label_column], mapping)}, batched=True,
+                            features=None)
+            for name, split in splits.items()}
+
+
+def resolve_labels(splits: dict, label_column: str, task: Task,
+                   known: tuple[str, ...] | None = None) -> tuple[tuple[str, ...], dict]:
+    """Find the label set and convert string labels to ids; check ids are in range.
+
+    With `known` (a trained model's labels), the label set is `known`: the rows may hold any subset of it,
+    and their labels become the model's ids.
+    """
     first = next(iter(splits.values()))
     declared = _declared_labels(first.features[label_column])
     first_labels = task.flat_labels(first[:1][label_column])
@@ -168,16 +192,22 @@ def resolve_labels(splits: dict, label_column: str, task: Task) -> tuple[tuple[s
         names: set[str] = set()
         for split in splits.values():
             names.update(task.flat_labels(split[label_column]))
-        labels = task.order_labels(names)
+        if known is not None:
+            _check_known(names, known, f"the {' and '.join(splits)} split")
+        labels = known or task.order_labels(names)
         index = {name: i for i, name in enumerate(labels)}
-        splits = {
-            name: split.map(lambda b: {label_column: task.map_labels(b[label_column], index.__getitem__)},
-                            batched=True, features=None)
-            for name, split in splits.items()
-        }
         _raise_label_problem(task, labels)
-        return labels, splits
-    labels = declared or task.default_labels
+        return labels, _map_names(splits, label_column, task, labels, index.__getitem__)
+    if known is not None and declared and declared != known:  # ids of another order: rewrite them as the model's
+        _check_known(declared, known, f"the {' and '.join(splits)} split's declared label set")
+        import datasets
+
+        index = {i: known.index(name) for i, name in enumerate(declared)}
+        plain = datasets.Value("int64")  # the file's ClassLabel would refuse the model's ids beyond its own
+        splits = {name: split.cast_column(label_column, datasets.Sequence(plain) if task.word_input else plain)
+                  for name, split in splits.items()}
+        return known, _map_names(splits, label_column, task, known, index.__getitem__)
+    labels = known or declared or task.default_labels
     _raise_label_problem(task, labels)
     for name, split in splits.items():
         bad = [v for v in task.flat_labels(split[label_column]) if not isinstance(v, int) or not 0 <= v < len(labels)]

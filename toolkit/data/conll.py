@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
 
 
@@ -39,10 +40,8 @@ def read_conll(path: Path) -> dict[str, list]:
         words.clear()
         word_tags.clear()
 
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not UTF-8 text (byte {error.start}); save the file as UTF-8.") from None
+    check_utf8(path)
+    text = Path(path).read_text(encoding="utf-8")
     for number, line in enumerate(text.split("\n"), start=1):
         fields = line.split()
         if not fields:

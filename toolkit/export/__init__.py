@@ -20,6 +20,7 @@ from toolkit.export.decision import choose_default as choose_by_rank
 from toolkit.export.decision import shown_to_keep_accuracy
 from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
+from toolkit.options import inside, unwritable
 from toolkit.progress import bar
 from toolkit.runtime.bundle import MANIFEST_FILE, MIN_MAX_LENGTH, data_files_of, hash_data_files, sha256_of
 from toolkit.runtime.environment import has_cuda_provider
@@ -102,6 +103,12 @@ def check_target(target: Path, source_dir: Path, overwrite: bool) -> None:
     if resolved == source or source in resolved.parents or resolved in source.parents:
         raise ToolkitError(f"--output-dir {target} is, holds or sits inside the checkpoint {source_dir}: "
                            f"choose a directory outside it, e.g. exports/{source.name}.")
+    if inside(Path.cwd(), resolved) or resolved.is_mount():  # the finished bundle's rename would fail (EBUSY)
+        what = "is a mount point" if not inside(Path.cwd(), resolved) else "is or holds the current directory"
+        raise ToolkitError(f"--output-dir {target} {what}, which a finished bundle cannot replace: choose a new "
+                           f"directory, e.g. {target / 'exports' / source.name}.")
+    if unwritable(target):
+        raise ToolkitError(f"--output-dir {target}: {unwritable(target)}; choose a writable place.")
     if not target.exists() and not target.is_symlink():
         return
     if target.is_symlink() or not target.is_dir():

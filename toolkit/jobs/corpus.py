@@ -21,6 +21,7 @@ import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from toolkit.config import PredictConfig
+from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
 from toolkit.progress import bar
 from toolkit.runtime.answers import AnswerKind
@@ -32,8 +33,19 @@ ROW_COLUMN = "row"  # the id column when the input has none: the row's number in
 FIELD_TYPES = {"entity_list": pa.string(), "string": pa.string(), "float": pa.float64()}
 
 
-def input_files(input_path: Path, skip: tuple[Path, ...] = ()) -> list[Path]:
-    """The data files `input_path` names, in a stable order; `skip` leaves out e.g. the job's own output."""
+def read_as_input(path: Path, input_path: Path) -> bool:
+    """Whether `input_path` (a file, or a directory read whole) names `path`, existing or not, as a file to read."""
+    path, input_path = path.resolve(), input_path.resolve()
+    if path == input_path:
+        return True
+    if input_path not in path.parents:
+        return False
+    return path.suffix.lower() in INPUT_FORMATS and not any(
+        part.startswith((".", "_")) for part in path.relative_to(input_path).parts)
+
+
+def input_files(input_path: Path) -> list[Path]:
+    """The data files `input_path` names, in a stable order."""
     if not input_path.exists():
         raise DataError(f"{input_path}: no such file or directory; pass --input a parquet, jsonl or csv file, "
                         "or a directory of them.")
@@ -42,10 +54,7 @@ def input_files(input_path: Path, skip: tuple[Path, ...] = ()) -> list[Path]:
             raise DataError(f"{input_path}: unknown format {input_path.suffix or '(no suffix)'!r}; expected "
                             f"{', '.join(INPUT_FORMATS)} or a directory of such files.")
         return [input_path]
-    skipped = {p.resolve() for p in skip}
-    files = sorted(p for p in input_path.rglob("*") if p.is_file() and p.suffix.lower() in INPUT_FORMATS
-                   and not any(part.startswith((".", "_")) for part in p.relative_to(input_path).parts)
-                   and p.resolve() not in skipped)
+    files = sorted(p for p in input_path.rglob("*") if p.is_file() and read_as_input(p, input_path))
     if not files:
         raise DataError(f"{input_path}: no {', '.join(INPUT_FORMATS)} files in this directory; pass --input a "
                         "directory holding the texts.")
@@ -222,12 +231,18 @@ class OutputWriter:
 def check_job(cfg: PredictConfig) -> list[Path]:
     """The input files of a job, once the output's suffix, an existing output and every file's columns are
     checked: a job refuses before it answers anything."""
-    output_path = Path(cfg.output)
+    output_path, input_path = Path(cfg.output), Path(cfg.input)
     output_kind(output_path)
+    if read_as_input(output_path, input_path):  # --overwrite would replace the corpus, or a file of it
+        where = "is" if output_path.resolve() == input_path.resolve() else "would be read as part of"
+        raise DataError(f"--output {output_path} {where} --input {input_path}: the answers must not replace the "
+                        "texts. Write them outside the input (or in a folder of it whose name starts with _).")
     if output_path.exists() and not cfg.overwrite:
         raise DataError(f"{output_path} already exists; pass --overwrite to replace it, or another --output.")
-    files = input_files(Path(cfg.input), skip=(output_path,))
+    files = input_files(input_path)
     for path in files:
+        if INPUT_FORMATS[path.suffix.lower()] != "parquet":  # Arrow reads bad bytes in JSON without a word
+            check_utf8(path)
         open_input(path, cfg.text_column, cfg.id_column)
     return files
 

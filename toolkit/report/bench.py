@@ -6,8 +6,10 @@ import io
 import json
 from pathlib import Path
 
+from toolkit.config import BENCH_REPORTS
 from toolkit.report import NOT_MEASURED, format_cell, format_table, one_decimal
 from toolkit.report.export import drop_text
+from toolkit.options import report_paths
 from toolkit.staging import write_file
 
 PEER_MARK = " (peer)"
@@ -99,7 +101,7 @@ def bench_plot(result) -> bytes:
 def write_reports(result, json_path) -> list[Path]:
     """Write report.json, and report.md and report.png next to it, each atomically; return the paths."""
     json_path = Path(json_path)
-    paths = [json_path, json_path.with_suffix(".md"), json_path.with_suffix(".png")]
+    paths = report_paths(json_path, BENCH_REPORTS)  # .md, then .png
     contents = [json.dumps(result.as_dict(), indent=2) + "\n", bench_markdown(result), bench_plot(result)]
     for path, content in zip(paths, contents):  # rendered first: a renderer's failure leaves no file changed
         write_file(path, content)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from toolkit.config import EVALUATION_REPORTS
 from toolkit.report import format_table
 from toolkit.report.evaluation_html import evaluation_html
 from toolkit.report.evaluation_rows import DIFFERENCES_NOTE, difference_rows, evaluated_line, score_rows
 from toolkit.report.evaluation_sections import sections_of
 from toolkit.report.markdown import md_code, md_table, md_text
+from toolkit.options import report_paths
 from toolkit.staging import write_file
 
 
@@ -59,7 +61,7 @@ def write_evaluation_reports(report, json_path) -> list[Path]:
     """Write report.json, and report.md and report.html next to it, each atomically; return the paths."""
     data = report.as_dict() if hasattr(report, "as_dict") else report
     json_path = Path(json_path)
-    paths = [json_path, json_path.with_suffix(".md"), json_path.with_suffix(".html")]
+    paths = report_paths(json_path, EVALUATION_REPORTS)  # .md, then .html
     texts = [json.dumps(data, indent=2, ensure_ascii=False) + "\n", evaluation_markdown(data), evaluation_html(data)]
     for path, text in zip(paths, texts):  # rendered first: a renderer's failure leaves no file changed
         write_file(path, text)

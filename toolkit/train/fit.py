@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from toolkit.modeling import model_class_for
 from toolkit.tasks import Task
-from toolkit.train.output_dir import CHECKPOINTS
+from toolkit.train.output_dir import CHECKPOINTS, disk_full, is_disk_full
 from toolkit.train.param_groups import layerwise_adamw
 from toolkit.train.prepare import TrainingRun
 
@@ -75,7 +75,12 @@ def fit_model(task: Task, run: TrainingRun) -> FittedModel:
     trainer = Trainer(model=model, args=args, train_dataset=run.train_set,
                       data_collator=getattr(transformers, task.collator)(run.tokenizer), optimizers=(optimizer, None))
     started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)
+    try:
+        trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)
+    except (OSError, RuntimeError) as error:  # Trainer saves its resumable state each epoch
+        if is_disk_full(error):
+            raise disk_full(run.cfg.output_dir, "saving the training state") from error
+        raise
     train_runtime_s = time.perf_counter() - started
 
     started = time.perf_counter()
