@@ -15,9 +15,10 @@ from toolkit.backends import ENGINE_BACKENDS, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
-from toolkit.export.decision import Evidence, gather_evidence, planned_looks
+from toolkit.export.decision import Evidence
 from toolkit.export.decision import choose_default as choose_by_rank
 from toolkit.export.decision import shown_to_keep_accuracy
+from toolkit.export.evidence import DecisionInputs, decide
 from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
 from toolkit.options import inside, unwritable
@@ -350,53 +351,3 @@ def opt_in_command(checkpoint_dir: Path, target: Path) -> Callable[[str], str]:
     """How a user runs a held-back variant: re-export with it as the default, or name it when loading."""
     return lambda name: (f"toolkit export {checkpoint_dir} --quantize --default-variant {name} --output-dir {target} "
                          f"--overwrite (or pass --variant {name} to predict, serve or package)")
-
-
-@dataclass
-class DecisionInputs:
-    """What scoring more evaluation rows needs."""
-
-    checkpoint: Checkpoint
-    cfg: ExportConfig
-    tokenizer: object
-    evaluation: object  # the first look's EvaluationSet
-    pytorch: TorchBackend
-    staging: Path  # where the candidates' files are
-
-
-def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, VariantEntry],
-           logits_of_variant: dict[str, list], progress) -> None:
-    """Record on every quantized variant whether it keeps accuracy, scoring more rows of the split
-    where its interval straddles --max-drop (toolkit/export/decision.py)."""
-    from toolkit.data import parse_size
-    from toolkit.runtime.cpu import cpu_flags, cpu_name
-
-    candidates = [name for name, entry in variants.items()
-                  if not VARIANTS[name].strict_parity and entry.checks.drop_interval is not None]
-    if not candidates:
-        return
-    checkpoint, cfg, description = inputs.checkpoint, inputs.cfg, inputs.evaluation.description
-    limit = parse_size(cfg.max_eval_size) if cfg.max_eval_size else checkpoint.task.decision_rows
-    sizes = planned_looks(description["examples"], description.get("available", description["examples"]), limit)
-    backends = {name: ENGINE_BACKENDS[variants[name].engine](name, inputs.staging / variants[name].file,
-                                                             device=variants[name].devices[0])
-                for name in candidates}
-    backends["pytorch"] = inputs.pytorch
-    larger = []  # the evaluation set of the last planned look, read once when a second look is needed
-
-    def more_rows(start: int, end: int) -> list[dict]:
-        if not larger:
-            larger.append(evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length, dataset=cfg.dataset,
-                                         split=cfg.split, eval_size=str(sizes[-1])))
-        return [f for i, f in enumerate(larger[0].features) if start <= f.get("example_index", i) < end]
-
-    def logits_of(name: str, features: list[dict]) -> list:
-        backend = backends[name]
-        return collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
-
-    evidence.candidates = {name: logits_of_variant[name] for name in candidates}
-    evidence.more_rows, evidence.logits_of = more_rows, logits_of
-    decisions = gather_evidence(evidence, sizes, cfg.max_drop, progress=progress.set_postfix_str)
-    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
-    for name, decision in decisions.items():
-        variants[name].checks.decision = {**decision, "cpu": cpu_name(), "cpu_flags": flags}

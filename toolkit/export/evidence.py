@@ -1,0 +1,65 @@
+"""The evidence export's default decision needs: more rows of the evaluation split, scored by
+PyTorch and by each quantized variant's staged file (the rule itself: toolkit/export/decision.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from toolkit.backends import ENGINE_BACKENDS, TorchBackend
+from toolkit.checkpoint import Checkpoint, evaluation_set
+from toolkit.config import ExportConfig
+from toolkit.export.decision import Evidence, gather_evidence, planned_looks
+from toolkit.export.variants import VARIANTS
+from toolkit.runtime.manifest import VariantEntry
+from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits
+
+
+@dataclass
+class DecisionInputs:
+    """What scoring more evaluation rows needs."""
+
+    checkpoint: Checkpoint
+    cfg: ExportConfig
+    tokenizer: object
+    evaluation: object  # the first look's EvaluationSet
+    pytorch: TorchBackend
+    staging: Path  # where the candidates' files are
+
+
+def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, VariantEntry],
+           logits_of_variant: dict[str, list], progress) -> None:
+    """Record on every quantized variant whether it keeps accuracy, scoring more rows of the split
+    where its interval straddles --max-drop (toolkit/export/decision.py)."""
+    from toolkit.data import parse_size
+    from toolkit.runtime.cpu import cpu_flags, cpu_name
+
+    candidates = [name for name, entry in variants.items()
+                  if not VARIANTS[name].strict_parity and entry.checks.drop_interval is not None]
+    if not candidates:
+        return
+    checkpoint, cfg, description = inputs.checkpoint, inputs.cfg, inputs.evaluation.description
+    limit = parse_size(cfg.max_eval_size) if cfg.max_eval_size else checkpoint.task.decision_rows
+    sizes = planned_looks(description["examples"], description.get("available", description["examples"]), limit)
+    backends = {name: ENGINE_BACKENDS[variants[name].engine](name, inputs.staging / variants[name].file,
+                                                             device=variants[name].devices[0])
+                for name in candidates}
+    backends["pytorch"] = inputs.pytorch
+    larger = []  # the evaluation set of the last planned look, read once when a second look is needed
+
+    def more_rows(start: int, end: int) -> list[dict]:
+        if not larger:
+            larger.append(evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length, dataset=cfg.dataset,
+                                         split=cfg.split, eval_size=str(sizes[-1])))
+        return [f for i, f in enumerate(larger[0].features) if start <= f.get("example_index", i) < end]
+
+    def logits_of(name: str, features: list[dict]) -> list:
+        backend = backends[name]
+        return collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
+
+    evidence.candidates = {name: logits_of_variant[name] for name in candidates}
+    evidence.more_rows, evidence.logits_of = more_rows, logits_of
+    decisions = gather_evidence(evidence, sizes, cfg.max_drop, progress=progress.set_postfix_str)
+    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
+    for name, decision in decisions.items():
+        variants[name].checks.decision = {**decision, "cpu": cpu_name(), "cpu_flags": flags}
