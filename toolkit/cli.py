@@ -71,10 +71,11 @@ def run_train(args) -> None:
     from toolkit.train import is_main_process, train
 
     cfg = options_of(args, config.TrainConfig)
-    result = train(get_task(cfg.task), cfg)
+    result = train(get_task(cfg.task), cfg, echo=lambda line: print(line, file=sys.stderr))
     if is_main_process():
         print(train_table(result.metrics))
         print(f"checkpoint: {result.output_dir}")
+        print(f"next: toolkit export {result.output_dir} --quantize", file=sys.stderr)
 
 
 def run_export(args) -> None:

@@ -79,6 +79,15 @@ class TrainConfig:
                                                     "labelled; the rest are ignored"))
     text_column: str | None = option("column of texts, or of word lists for ner (default: the task's)", None)
     label_column: str | None = option("column of labels (default: the task's)", None)
+    eval_every: str = option("score the evaluation split during training: each 'epoch', every N steps, or 'no'",
+                             "epoch")
+    keep_best: bool = option("end with the checkpoint that scored best during training (it is chosen on the "
+                             "evaluation split, so that split's score reads a little high)", False)
+    early_stopping: int | None = option("stop when this many evaluations in a row do not improve the score; keeps "
+                                        "the best checkpoint", None, type=int)
+    report_to: list[str] = option("Trainer's integrations to log to, comma-separated: tensorboard, mlflow, wandb, "
+                                  "... (installed ones), all, or none", type=name_list,
+                                  default_factory=lambda: ["none"])
     output_dir: Path | None = option("where the checkpoint goes (default: runs/TASK-MODEL)", None, type=Path)
     resume: bool = option("continue an interrupted run in --output-dir", False)
     overwrite: bool = option("replace a checkpoint in --output-dir", False)
@@ -98,6 +107,13 @@ class TrainConfig:
         check_number(problems, "--augment-copies", self.augment_copies, low=0)
         check_number(problems, "--max-length", self.max_length, low=MIN_MAX_LENGTH)
         check_number(problems, "--max-steps", self.max_steps, low=1)
+        check_number(problems, "--early-stopping", self.early_stopping, low=1)
+        if not (self.eval_every in ("epoch", "no") or (self.eval_every.isdigit() and int(self.eval_every) > 0)):
+            problems.append(f"--eval-every must be 'epoch', a positive number of steps or 'no', found "
+                            f"{self.eval_every!r}")
+        elif self.eval_every == "no" and (self.keep_best or self.early_stopping):
+            problems.append("--keep-best and --early-stopping choose by the scores taken during training: leave out "
+                            "--eval-every no")
         if self.output_dir is not None and Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             problems.append(f"--output-dir {self.output_dir} is a file: choose a directory")
         raise_problems(problems)
