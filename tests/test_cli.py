@@ -118,3 +118,25 @@ def test_usage_mistakes_are_one_line_and_exit_code_1(capsys, ner_data):
         capsys, "train", "ner", "--pooling", "mean", "--dataset", str(ner_data))
     assert "unrecognized arguments: --no-such-flag" in cli_error(capsys, "bench", "b", "--no-such-flag")
     assert "argument --device: invalid choice: 'tpu'" in cli_error(capsys, "bench", "b", "--device", "tpu")
+
+
+def test_evaluate_says_what_it_evaluates_and_advances_a_bar(capsys, tmp_path, ner_checkpoint, monkeypatch):
+    import toolkit.evaluation as evaluation
+
+    advanced = []
+
+    class Bar:
+        def __init__(self, total, desc, unit="step"):
+            self.total = total
+
+        def update(self, n):
+            advanced.append(n)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(evaluation, "bar", Bar)
+    toolkit.cli.main(["evaluate", str(ner_checkpoint), "--output", str(tmp_path / "report.json")])
+    err = capsys.readouterr().err
+    assert "evaluating pytorch on 40 examples (40 inputs)" in err
+    assert sum(advanced) == 40

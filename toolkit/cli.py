@@ -112,7 +112,7 @@ def run_evaluate(args) -> None:
     from toolkit.report.evaluation import evaluation_table, write_evaluation_reports
 
     cfg = options_of(args, config.EvaluateConfig)
-    report = evaluate(cfg)
+    report = evaluate(cfg, echo=lambda line: print(line, file=sys.stderr))
     print(evaluation_table(report.as_dict()))
     paths = write_evaluation_reports(report, cfg.output)
     print("reports: " + ", ".join(str(p) for p in paths))
