@@ -25,6 +25,7 @@ from pathlib import Path
 import toolkit
 from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
+from toolkit.export.manifest import portable
 from toolkit.runtime.bundle import MANIFEST_FILE, load_bundle
 from toolkit.staging import staged_file
 
@@ -103,7 +104,7 @@ def package(cfg: PackageConfig) -> PackageResult:
     if wheel_path.exists() and not cfg.overwrite:
         raise ToolkitError(f"{wheel_path} exists: pass --overwrite to replace it, or give another --version.")
 
-    manifest = bundle.manifest.only(variant)
+    manifest = portable(bundle.manifest.only(variant))  # a wheel installs anywhere: no path of this machine
     card = (bundle.directory / "README.md").read_text(encoding="utf-8") if (bundle.directory / "README.md").is_file() \
         else f"# {cfg.name}\n"
     summary = f"{bundle.task} model ({manifest.model_type}, {variant}) packaged by toolkit {toolkit.__version__}"

@@ -7,7 +7,7 @@ import json
 import re
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 from pathlib import Path
 
@@ -212,6 +212,9 @@ def export(cfg: ExportConfig) -> ExportResult:
                 if evaluation else None)
     if baseline:
         baseline.pop("per_type", None)
+        if checkpoint.decoding != "argmax":  # Optimum and transformers' pipeline decode by arg-max: the card says both
+            baseline["argmax"] = score(checkpoint.task, reference, features, checkpoint.labels, "argmax")[
+                checkpoint.task.primary_metric]
     build = Build(model=pytorch.model, tokenizer=tokenizer, onnx_task=checkpoint.task.onnx_task, opset=cfg.opset,
                   calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
@@ -280,7 +283,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                                "them.")
         defaults = {"onnxruntime": default,
                     "openvino": choose_openvino_default(variants, cfg.max_drop, result.warnings)}
-        manifest = build_manifest(checkpoint, cfg, variants, defaults, evaluation.description if evaluation else None,
+        manifest = build_manifest(checkpoint, replace(cfg, output_dir=target), variants, defaults, evaluation.description if evaluation else None,
                                   baseline, build.input_names, result.failures)
         result.manifest = manifest.to_dict()
         (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n", encoding="utf-8")
