@@ -140,3 +140,21 @@ def test_evaluate_says_what_it_evaluates_and_advances_a_bar(capsys, tmp_path, ne
     err = capsys.readouterr().err
     assert "evaluating pytorch on 40 examples (40 inputs)" in err
     assert sum(advanced) == 40
+
+
+def test_bench_writes_its_reports_beside_the_bundle_not_in_the_current_directory(tmp_path, ner_bundle, monkeypatch,
+                                                                                 capsys):
+    import shutil
+
+    bundle = ner_bundle.parent / "ner-bench-default"  # a sibling: its relative source checkpoint still resolves
+    shutil.copytree(ner_bundle, bundle, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    toolkit.cli.main(["bench", str(bundle), "--batch-sizes", "1", "--seq-lens", "8", "--warmup", "0", "--runs", "1",
+                      "--variants", "fp32"])
+    assert {p.name for p in (bundle / "bench").iterdir()} == {"report.json", "report.md", "report.png"}
+    assert list(tmp_path.iterdir()) == []
+    from toolkit.config import ExportConfig
+    from toolkit.export import export
+
+    export(ExportConfig(checkpoint=bundle / json.loads((bundle / "manifest.json").read_text())["source_checkpoint"],
+                        output_dir=bundle, overwrite=True))  # a bundle with its bench reports is still a bundle

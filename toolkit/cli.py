@@ -101,7 +101,7 @@ def run_bench(args) -> None:
     cfg = options_of(args, config.BenchConfig)
     result = bench(cfg, echo=lambda line: print(line, file=sys.stderr))
     print(bench_table(result))
-    paths = write_reports(result, cfg.output)
+    paths = write_reports(result, cfg.report_path)
     print(("partial reports: " if result.partial else "reports: ") + ", ".join(str(p) for p in paths))
     if result.partial:
         raise KeyboardInterrupt

@@ -200,8 +200,8 @@ class BenchConfig:
     threads: int = option("threads for PyTorch and ONNX Runtime alike", 2, type=int)
     warmup: int = option("untimed calls before timing each cell", 5, type=int)
     runs: int = option("timed calls per cell (full grid: 100)", 30, type=int)
-    output: Path = option("report.json path; report.md and report.png go next to it", Path("report.json"),
-                          type=Path)
+    output: Path | None = option("report.json path; report.md and report.png go next to it (default: "
+                                 "BUNDLE/bench/report.json, beside what was measured)", None, type=Path)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
                                         None, type=name_list)
     # No argparse choices: the peer table lives in toolkit.bench.peers, which needs this module's package.
@@ -219,8 +219,13 @@ class BenchConfig:
         check_number(problems, "--threads", self.threads, low=1)
         check_number(problems, "--warmup", self.warmup, low=0)
         check_number(problems, "--runs", self.runs, low=1)
-        check_output(problems, self.output)
+        check_output(problems, self.report_path)
         raise_problems(problems)
+
+    @property
+    def report_path(self) -> Path:
+        """--output, or report.json in the bundle's bench/ folder."""
+        return Path(self.output) if self.output is not None else Path(self.bundle) / "bench" / "report.json"
 
 
 @dataclass

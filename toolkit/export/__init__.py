@@ -49,10 +49,11 @@ FALLBACK_TEXTS = [
     "A wonderful, moving film.", "I did not like it at all; the plot made no sense and the acting was "
     "wooden, although the music was fine. " * 6,
 ]
-# What export writes into a bundle: --overwrite replaces a folder holding nothing else.
+# What export writes into a bundle, and bench's reports (`toolkit bench`'s default place): --overwrite replaces a
+# folder holding nothing else.
 BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
                          r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
-                         r".*sentencepiece.*\.model|ort_config\.json)$")
+                         r".*sentencepiece.*\.model|ort_config\.json|bench)$")
 
 
 @dataclass
