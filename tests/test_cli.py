@@ -158,3 +158,10 @@ def test_bench_writes_its_reports_beside_the_bundle_not_in_the_current_directory
 
     export(ExportConfig(checkpoint=bundle / json.loads((bundle / "manifest.json").read_text())["source_checkpoint"],
                         output_dir=bundle, overwrite=True))  # a bundle with its bench reports is still a bundle
+
+
+def test_package_without_a_name_says_to_give_one(capsys, tmp_path):
+    from tests.conftest import cli_error
+
+    err = cli_error(capsys, "package", str(tmp_path))
+    assert "--name is missing: give the package a name, e.g. --name ner_model" in err and "''" not in err

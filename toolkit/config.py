@@ -345,7 +345,10 @@ class PackageConfig:
     def check(self) -> None:
         """Raise one error naming every option that cannot make a wheel, before the bundle is read."""
         problems: list[str] = []
-        if not PACKAGE_NAME.match(self.name):
+        if not self.name:
+            problems.append("--name is missing: give the package a name, e.g. --name ner_model (then "
+                            "`import ner_model` loads it)")
+        elif not PACKAGE_NAME.match(self.name):
             problems.append(f"--name {self.name!r} is not a package name: use lower-case letters, digits and _, "
                             "starting with a letter (e.g. ner_model)")
         if not PACKAGE_VERSION.match(self.version):

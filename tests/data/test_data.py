@@ -123,3 +123,11 @@ def test_missing_dataset_path(tmp_path):
     task, options = cfg(tmp_path / "nope")
     with pytest.raises(DataError, match="does not exist"):
         load_task_data(task, options)
+
+
+def test_a_tag_error_names_the_row_that_holds_it(tmp_path):
+    (tmp_path / "train.txt").write_text("EU B-ORG\nrejects O\n\nPeter B-PER\nsaid O\n\nGerman B_MISC\ncall O\n")
+    (tmp_path / "validation.txt").write_text("EU B-ORG\nrejects O\n")
+    task, options = cfg(tmp_path)
+    with pytest.raises(DataError, match=r"^train split, row 3: the ner labels .*'B_MISC'.* are not IOB tags"):
+        load_task_data(task, options)

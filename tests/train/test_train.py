@@ -202,3 +202,19 @@ def test_metrics_carry_the_majority_baseline_and_a_constant_model_is_named(tmp_p
     ner = json.loads((ner_checkpoint / "metrics.json").read_text())
     assert ner["baseline"]["answer"] == "O" and ner["baseline"]["f1"] == 0.0 and 0 < ner["baseline"]["accuracy"] < 1
     assert ner["evaluation"]["fingerprint"] and Path(ner["evaluation"]["dataset"]).is_absolute()
+
+
+def test_a_mean_pooling_run_does_not_warn_about_its_own_model_type(tmp_path, tiny_base, sentiment_data):
+    import logging
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("transformers.configuration_utils")  # transformers' own handler is on its root
+    logger.addHandler(handler)
+    try:
+        run_train("sentiment", tiny_base, sentiment_data, tmp_path / "s", "--max_steps", 1, "--pooling", "mean")
+    finally:
+        logger.removeHandler(handler)
+    assert json.loads((tmp_path / "s" / "config.json").read_text())["model_type"] == "toolkit_mean_pooling_bert"
+    assert not [message for message in seen if "to instantiate a model of type" in message]
