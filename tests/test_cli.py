@@ -165,3 +165,8 @@ def test_package_without_a_name_says_to_give_one(capsys, tmp_path):
 
     err = cli_error(capsys, "package", str(tmp_path))
     assert "--name is missing: give the package a name, e.g. --name ner_model" in err and "''" not in err
+
+
+def test_export_hints_the_next_command(capsys, tmp_path, ner_checkpoint):
+    toolkit.cli.main(["export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b")])
+    assert f"next: toolkit bench {tmp_path / 'b'}, or toolkit serve {tmp_path / 'b'}" in capsys.readouterr().err

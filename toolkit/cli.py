@@ -90,6 +90,7 @@ def run_export(args) -> None:
     made_for_openvino = any(v.get("engine") == "openvino" for v in result.manifest["variants"].values())
     openvino = f"; with --engine openvino: {defaults['openvino']}" if made_for_openvino else ""
     print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']}{openvino})")
+    print(f"next: toolkit bench {result.bundle_dir}, or toolkit serve {result.bundle_dir}", file=sys.stderr)
     if result.failures:
         raise ToolkitError("; ".join(result.failures) + ". The other variants were kept.")
 
@@ -157,6 +158,15 @@ def run_package(args) -> None:
           f"pip install {result.wheel_path}")
 
 
+def run_info(args) -> None:
+    from toolkit.info import describe, to_json
+    from toolkit.report.info import info_text
+
+    cfg = options_of(args, config.InfoConfig)
+    facts = describe(cfg.path)
+    print(to_json(facts) if cfg.json else info_text(facts))
+
+
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
@@ -178,6 +188,8 @@ COMMANDS = {
               config.ServeConfig, run_serve),
     "package": ("Make a pip-installable wheel of one bundle variant and the runtime, like `spacy package`.",
                 config.PackageConfig, run_package),
+    "info": ("What a bundle or a checkpoint is: task, labels, variants, the default and why, scores, sizes, "
+             "recipe, and the CPU the default was decided on.", config.InfoConfig, run_info),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",
              config.DemoConfig, run_demo),
 }

@@ -362,3 +362,10 @@ class PackageConfig:
 class DemoConfig:
     workdir: Path = option("where the demo's data, checkpoint and report go", Path("runs/demo"), type=Path)
     epochs: float = option("training epochs on the synthetic sample", 3, type=float)
+
+
+@dataclass
+class InfoConfig:
+    path: Path = option("a bundle made by `toolkit export` or a checkpoint made by `toolkit train`", positional=True,
+                        type=Path)
+    json: bool = option("print the facts as JSON instead of text", False)
