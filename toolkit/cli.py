@@ -167,6 +167,18 @@ def run_info(args) -> None:
     print(to_json(facts) if cfg.json else info_text(facts))
 
 
+def run_data(args) -> None:
+    from toolkit.data.local_copy import DATASETS, write_local_dataset
+    from toolkit.tasks import TASKS
+
+    cfg = options_of(args, config.DataConfig)
+    cfg.check()
+    result = write_local_dataset(cfg.name, cfg.output_dir, cfg.source)
+    rows = ", ".join(f"{split} {count}" for split, count in result.rows.items())
+    print(f"data: {result.output_dir} ({rows} rows, from {result.source})")
+    print(f"next: toolkit train {TASKS[DATASETS[cfg.name]].name} --dataset {result.output_dir}", file=sys.stderr)
+
+
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
@@ -188,6 +200,8 @@ COMMANDS = {
               config.ServeConfig, run_serve),
     "package": ("Make a pip-installable wheel of one bundle variant and the runtime, like `spacy package`.",
                 config.PackageConfig, run_package),
+    "data": ("Write CoNLL-2003 or IMDB as the local parquet files `toolkit train --dataset DIR` reads, from the "
+             "hub or from files you have.", config.DataConfig, run_data),
     "info": ("What a bundle or a checkpoint is: task, labels, variants, the default and why, scores, sizes, "
              "recipe, and the CPU the default was decided on.", config.InfoConfig, run_info),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",

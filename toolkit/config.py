@@ -369,3 +369,31 @@ class InfoConfig:
     path: Path = option("a bundle made by `toolkit export` or a checkpoint made by `toolkit train`", positional=True,
                         type=Path)
     json: bool = option("print the facts as JSON instead of text", False)
+
+
+@dataclass
+class DataConfig:
+    # No argparse choices: toolkit.data.local_copy's table names the datasets, and check() says them.
+    name: str = option("the dataset to write: conll2003 (for ner) or imdb (for sentiment)", positional=True)
+    output: Path | None = option("the directory the parquet files go to (default: data/NAME)", None, type=Path)
+    source: Path | None = option("read files you already have instead of the hub: a folder of CoNLL-2003 text files "
+                                 "(train.txt, valid.txt, test.txt) or the aclImdb tree", None, type=Path)
+    overwrite: bool = option("replace --output", False)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output) if self.output is not None else Path("data") / self.name
+
+    def check(self) -> None:
+        """Raise one error naming every option that cannot write the dataset, before anything is read."""
+        from toolkit.data.local_copy import DATASETS
+
+        problems: list[str] = []
+        if self.name not in DATASETS:
+            problems.append(f"unknown dataset {self.name!r}: expected one of {', '.join(DATASETS)}")
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            problems.append(f"--output {self.output_dir} is a file: choose a directory")
+        elif self.output_dir.is_dir() and any(self.output_dir.iterdir()) and not self.overwrite:
+            problems.append(f"--output {self.output_dir} is not empty: pass --overwrite to replace it, or choose "
+                            "another directory")
+        raise_problems(problems)
