@@ -118,3 +118,55 @@ def test_usage_mistakes_are_one_line_and_exit_code_1(capsys, ner_data):
         capsys, "train", "ner", "--pooling", "mean", "--dataset", str(ner_data))
     assert "unrecognized arguments: --no-such-flag" in cli_error(capsys, "bench", "b", "--no-such-flag")
     assert "argument --device: invalid choice: 'tpu'" in cli_error(capsys, "bench", "b", "--device", "tpu")
+
+
+def test_evaluate_says_what_it_evaluates_and_advances_a_bar(capsys, tmp_path, ner_checkpoint, monkeypatch):
+    import toolkit.evaluation as evaluation
+
+    advanced = []
+
+    class Bar:
+        def __init__(self, total, desc, unit="step"):
+            self.total = total
+
+        def update(self, n):
+            advanced.append(n)
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(evaluation, "bar", Bar)
+    toolkit.cli.main(["evaluate", str(ner_checkpoint), "--output", str(tmp_path / "report.json")])
+    err = capsys.readouterr().err
+    assert "evaluating pytorch on 40 examples (40 inputs)" in err
+    assert sum(advanced) == 40
+
+
+def test_bench_writes_its_reports_beside_the_bundle_not_in_the_current_directory(tmp_path, ner_bundle, monkeypatch,
+                                                                                 capsys):
+    import shutil
+
+    bundle = ner_bundle.parent / "ner-bench-default"  # a sibling: its relative source checkpoint still resolves
+    shutil.copytree(ner_bundle, bundle, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    toolkit.cli.main(["bench", str(bundle), "--batch-sizes", "1", "--seq-lens", "8", "--warmup", "0", "--runs", "1",
+                      "--variants", "fp32"])
+    assert {p.name for p in (bundle / "bench").iterdir()} == {"report.json", "report.md", "report.png"}
+    assert list(tmp_path.iterdir()) == []
+    from toolkit.config import ExportConfig
+    from toolkit.export import export
+
+    export(ExportConfig(checkpoint=bundle / json.loads((bundle / "manifest.json").read_text())["source_checkpoint"],
+                        output_dir=bundle, overwrite=True))  # a bundle with its bench reports is still a bundle
+
+
+def test_package_without_a_name_says_to_give_one(capsys, tmp_path):
+    from tests.conftest import cli_error
+
+    err = cli_error(capsys, "package", str(tmp_path))
+    assert "--name is missing: give the package a name, e.g. --name ner_model" in err and "''" not in err
+
+
+def test_export_hints_the_next_command(capsys, tmp_path, ner_checkpoint):
+    toolkit.cli.main(["export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b")])
+    assert f"next: toolkit bench {tmp_path / 'b'}, or toolkit serve {tmp_path / 'b'}" in capsys.readouterr().err

@@ -206,7 +206,8 @@ def source_checkpoint(bundle, directory: Path | None = None) -> tuple[Checkpoint
     """The PyTorch checkpoint a bundle was exported from (or `directory`), when it is there and is still
     the bundle's model (same task and labels); else None and why not."""
     recorded = bundle.manifest.source_checkpoint
-    directory = directory or (Path(recorded) if recorded else None)
+    # Recorded relative to the bundle (absolute in bundles made before): a joined absolute path stays itself.
+    directory = directory or ((Path(bundle.directory) / recorded).resolve() if recorded else None)
     if directory is None or not (directory / "config.json").is_file():
         return None, f"the bundle's PyTorch checkpoint {directory or '(not recorded)'} is not there"
     checkpoint = inspect_checkpoint(directory)

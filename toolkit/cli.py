@@ -71,10 +71,11 @@ def run_train(args) -> None:
     from toolkit.train import is_main_process, train
 
     cfg = options_of(args, config.TrainConfig)
-    result = train(get_task(cfg.task), cfg)
+    result = train(get_task(cfg.task), cfg, echo=lambda line: print(line, file=sys.stderr))
     if is_main_process():
         print(train_table(result.metrics))
         print(f"checkpoint: {result.output_dir}")
+        print(f"next: toolkit export {result.output_dir} --quantize", file=sys.stderr)
 
 
 def run_export(args) -> None:
@@ -89,6 +90,7 @@ def run_export(args) -> None:
     made_for_openvino = any(v.get("engine") == "openvino" for v in result.manifest["variants"].values())
     openvino = f"; with --engine openvino: {defaults['openvino']}" if made_for_openvino else ""
     print(f"bundle: {result.bundle_dir} (default variant: {result.manifest['default_variant']}{openvino})")
+    print(f"next: toolkit bench {result.bundle_dir}, or toolkit serve {result.bundle_dir}", file=sys.stderr)
     if result.failures:
         raise ToolkitError("; ".join(result.failures) + ". The other variants were kept.")
 
@@ -100,7 +102,7 @@ def run_bench(args) -> None:
     cfg = options_of(args, config.BenchConfig)
     result = bench(cfg, echo=lambda line: print(line, file=sys.stderr))
     print(bench_table(result))
-    paths = write_reports(result, cfg.output)
+    paths = write_reports(result, cfg.report_path)
     print(("partial reports: " if result.partial else "reports: ") + ", ".join(str(p) for p in paths))
     if result.partial:
         raise KeyboardInterrupt
@@ -111,7 +113,7 @@ def run_evaluate(args) -> None:
     from toolkit.report.evaluation import evaluation_table, write_evaluation_reports
 
     cfg = options_of(args, config.EvaluateConfig)
-    report = evaluate(cfg)
+    report = evaluate(cfg, echo=lambda line: print(line, file=sys.stderr))
     print(evaluation_table(report.as_dict()))
     paths = write_evaluation_reports(report, cfg.output)
     print("reports: " + ", ".join(str(p) for p in paths))
@@ -156,6 +158,27 @@ def run_package(args) -> None:
           f"pip install {result.wheel_path}")
 
 
+def run_info(args) -> None:
+    from toolkit.info import describe, to_json
+    from toolkit.report.info import info_text
+
+    cfg = options_of(args, config.InfoConfig)
+    facts = describe(cfg.path)
+    print(to_json(facts) if cfg.json else info_text(facts))
+
+
+def run_data(args) -> None:
+    from toolkit.data.local_copy import DATASETS, write_local_dataset
+    from toolkit.tasks import TASKS
+
+    cfg = options_of(args, config.DataConfig)
+    cfg.check()
+    result = write_local_dataset(cfg.name, cfg.output_dir, cfg.source)
+    rows = ", ".join(f"{split} {count}" for split, count in result.rows.items())
+    print(f"data: {result.output_dir} ({rows} rows, from {result.source})")
+    print(f"next: toolkit train {TASKS[DATASETS[cfg.name]].name} --dataset {result.output_dir}", file=sys.stderr)
+
+
 def run_demo(args) -> None:
     from toolkit.demo import demo
 
@@ -177,6 +200,10 @@ COMMANDS = {
               config.ServeConfig, run_serve),
     "package": ("Make a pip-installable wheel of one bundle variant and the runtime, like `spacy package`.",
                 config.PackageConfig, run_package),
+    "data": ("Write CoNLL-2003 or IMDB as the local parquet files `toolkit train --dataset DIR` reads, from the "
+             "hub or from files you have.", config.DataConfig, run_data),
+    "info": ("What a bundle or a checkpoint is: task, labels, variants, the default and why, scores, sizes, "
+             "recipe, and the CPU the default was decided on.", config.InfoConfig, run_info),
     "demo": ("Train, export and bench the embedded model on a synthetic NER sample, offline.",
              config.DemoConfig, run_demo),
 }

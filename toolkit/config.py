@@ -87,6 +87,15 @@ class TrainConfig:
                                                     "labelled; the rest are ignored"))
     text_column: str | None = option("column of texts, or of word lists for ner (default: the task's)", None)
     label_column: str | None = option("column of labels (default: the task's)", None)
+    eval_every: str = option("score the evaluation split during training: each 'epoch', every N steps, or 'no'",
+                             "epoch")
+    keep_best: bool = option("end with the checkpoint that scored best during training (it is chosen on the "
+                             "evaluation split, so that split's score reads a little high)", False)
+    early_stopping: int | None = option("stop when this many evaluations in a row do not improve the score; keeps "
+                                        "the best checkpoint", None, type=int)
+    report_to: list[str] = option("Trainer's integrations to log to, comma-separated: tensorboard, mlflow, wandb, "
+                                  "... (installed ones), all, or none", type=name_list,
+                                  default_factory=lambda: ["none"])
     output_dir: Path | None = option("where the checkpoint goes (default: runs/TASK-MODEL)", None, type=Path)
     resume: bool = option("continue an interrupted run in --output-dir", False)
     overwrite: bool = option("replace a checkpoint in --output-dir", False)
@@ -106,6 +115,13 @@ class TrainConfig:
         check_number(problems, "--augment-copies", self.augment_copies, low=0)
         check_number(problems, "--max-length", self.max_length, low=MIN_MAX_LENGTH)
         check_number(problems, "--max-steps", self.max_steps, low=1)
+        check_number(problems, "--early-stopping", self.early_stopping, low=1)
+        if not (self.eval_every in ("epoch", "no") or (self.eval_every.isdigit() and int(self.eval_every) > 0)):
+            problems.append(f"--eval-every must be 'epoch', a positive number of steps or 'no', found "
+                            f"{self.eval_every!r}")
+        elif self.eval_every == "no" and (self.keep_best or self.early_stopping):
+            problems.append("--keep-best and --early-stopping choose by the scores taken during training: leave out "
+                            "--eval-every no")
         if self.output_dir is not None and Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             problems.append(f"--output-dir {self.output_dir} is a file: choose a directory")
         raise_problems(problems)
@@ -192,8 +208,8 @@ class BenchConfig:
     threads: int = option("threads for PyTorch and ONNX Runtime alike", 2, type=int)
     warmup: int = option("untimed calls before timing each cell", 5, type=int)
     runs: int = option("timed calls per cell (full grid: 100)", 30, type=int)
-    output: Path = option(f"report.json path; report{' and report'.join(BENCH_REPORTS)} go next to it",
-                          Path("report.json"), type=Path)
+    output: Path | None = option("report.json path; report.md and report.png go next to it (default: "
+                                 "BUNDLE/bench/report.json, beside what was measured)", None, type=Path)
     overwrite: bool = option("replace the reports at --output", False)
     variants: list[str] | None = option("comma-separated variants to measure (default: all in the bundle)",
                                         None, type=name_list)
@@ -212,8 +228,15 @@ class BenchConfig:
         check_number(problems, "--threads", self.threads, low=1)
         check_number(problems, "--warmup", self.warmup, low=0)
         check_number(problems, "--runs", self.runs, low=1)
-        check_output(problems, self.output, BENCH_REPORTS, self.overwrite, inputs=(self.bundle, self.checkpoint))
+        # the default place is inside the bundle on purpose (beside what was measured)
+        check_output(problems, self.report_path, BENCH_REPORTS, self.overwrite,
+                     inputs=(self.checkpoint,) if self.output is None else (self.bundle, self.checkpoint))
         raise_problems(problems)
+
+    @property
+    def report_path(self) -> Path:
+        """--output, or report.json in the bundle's bench/ folder."""
+        return Path(self.output) if self.output is not None else Path(self.bundle) / "bench" / "report.json"
 
 
 @dataclass
@@ -341,7 +364,10 @@ class PackageConfig:
     def check(self) -> None:
         """Raise one error naming every option that cannot make a wheel, before the bundle is read."""
         problems: list[str] = []
-        if not PACKAGE_NAME.match(self.name):
+        if not self.name:
+            problems.append("--name is missing: give the package a name, e.g. --name ner_model (then "
+                            "`import ner_model` loads it)")
+        elif not PACKAGE_NAME.match(self.name):
             problems.append(f"--name {self.name!r} is not a package name: use lower-case letters, digits and _, "
                             "starting with a letter (e.g. ner_model)")
         elif keyword.iskeyword(self.name):
@@ -361,3 +387,38 @@ class PackageConfig:
 class DemoConfig:
     workdir: Path = option("where the demo's data, checkpoint and report go", Path("runs/demo"), type=Path)
     epochs: float = option("training epochs on the synthetic sample", 3, type=float)
+
+
+@dataclass
+class InfoConfig:
+    path: Path = option("a bundle made by `toolkit export` or a checkpoint made by `toolkit train`", positional=True,
+                        type=Path)
+    json: bool = option("print the facts as JSON instead of text", False)
+
+
+@dataclass
+class DataConfig:
+    # No argparse choices: toolkit.data.local_copy's table names the datasets, and check() says them.
+    name: str = option("the dataset to write: conll2003 (for ner) or imdb (for sentiment)", positional=True)
+    output: Path | None = option("the directory the parquet files go to (default: data/NAME)", None, type=Path)
+    source: Path | None = option("read files you already have instead of the hub: a folder of CoNLL-2003 text files "
+                                 "(train.txt, valid.txt, test.txt) or the aclImdb tree", None, type=Path)
+    overwrite: bool = option("replace --output", False)
+
+    @property
+    def output_dir(self) -> Path:
+        return Path(self.output) if self.output is not None else Path("data") / self.name
+
+    def check(self) -> None:
+        """Raise one error naming every option that cannot write the dataset, before anything is read."""
+        from toolkit.data.local_copy import DATASETS
+
+        problems: list[str] = []
+        if self.name not in DATASETS:
+            problems.append(f"unknown dataset {self.name!r}: expected one of {', '.join(DATASETS)}")
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            problems.append(f"--output {self.output_dir} is a file: choose a directory")
+        elif self.output_dir.is_dir() and any(self.output_dir.iterdir()) and not self.overwrite:
+            problems.append(f"--output {self.output_dir} is not empty: pass --overwrite to replace it, or choose "
+                            "another directory")
+        raise_problems(problems)

@@ -12,6 +12,7 @@ so training, export, bench and evaluation all load through `load_model`.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 
@@ -109,6 +110,11 @@ def mean_pooled_class():
     from transformers import AutoConfig, AutoModelForSequenceClassification
 
     from toolkit.mean_pooling import MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification
+
+    # Building the mean-pooling head on a plain BERT checkpoint is what training does: transformers' warning
+    # that a "bert" config makes a "toolkit_mean_pooling_bert" model alarms for nothing there.
+    logging.getLogger("transformers.configuration_utils").addFilter(
+        lambda record: f"to instantiate a model of type {MeanPoolingBertConfig.model_type}" not in record.getMessage())
 
     AutoConfig.register(MeanPoolingBertConfig.model_type, MeanPoolingBertConfig)
     AutoModelForSequenceClassification.register(MeanPoolingBertConfig, MeanPoolingBertForSequenceClassification)

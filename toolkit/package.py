@@ -25,6 +25,7 @@ from pathlib import Path, PurePosixPath
 import toolkit
 from toolkit.config import PackageConfig
 from toolkit.errors import ToolkitError
+from toolkit.export.manifest import portable
 from toolkit.runtime.bundle import MANIFEST_FILE, Bundle, contained_path, load_bundle, sha256_of
 from toolkit.staging import staged_file
 
@@ -115,7 +116,7 @@ def package(cfg: PackageConfig) -> PackageResult:
     if wheel_path.exists() and not cfg.overwrite:
         raise ToolkitError(f"{wheel_path} exists: pass --overwrite to replace it, or give another --version.")
 
-    manifest = bundle.manifest.only(variant)
+    manifest = portable(bundle.manifest.only(variant))  # a wheel installs anywhere: no path of this machine
     # read with the runtime's rules, as every other file of the bundle: a link out is refused, not packed
     card_path = contained_path(bundle.directory, "README.md", "model card")
     card = card_path.read_text(encoding="utf-8") if card_path.is_file() else f"# {cfg.name}\n"

@@ -143,3 +143,11 @@ def test_a_models_labels_take_any_subset_and_refuse_unknown_ones():
     unknown = {"test": datasets.Dataset.from_dict({"text": ["a"], "label": ["mixed"]})}
     with pytest.raises(DataError, match=r"labels the model does not know: \['mixed'\]"):
         resolve_labels(unknown, "label", task, known=known)
+
+
+def test_a_tag_error_names_the_row_that_holds_it(tmp_path):
+    (tmp_path / "train.txt").write_text("EU B-ORG\nrejects O\n\nPeter B-PER\nsaid O\n\nGerman B_MISC\ncall O\n")
+    (tmp_path / "validation.txt").write_text("EU B-ORG\nrejects O\n")
+    task, options = cfg(tmp_path)
+    with pytest.raises(DataError, match=r"^train split, row 3: the ner labels .*'B_MISC'.* are not IOB tags"):
+        load_task_data(task, options)

@@ -39,7 +39,8 @@ def test_an_older_checkpoint_with_a_relative_dataset_path_is_found_from_anywhere
     metrics_path.write_text(json.dumps(metrics))
     monkeypatch.chdir(tmp_path)
     manifest = manifest_of(export_bundle(project / "runs" / "ner", tmp_path / "b"))
-    assert manifest["evaluation"]["measured"] and manifest["evaluation"]["dataset"] == str(project / "data")
+    assert manifest["evaluation"]["measured"]  # the path is recorded relative to the bundle
+    assert (tmp_path / "b" / manifest["evaluation"]["dataset"]).resolve() == (project / "data").resolve()
 
 
 def test_without_evaluation_data_nothing_unmeasured_is_printed_or_made_default(tmp_path, ner_checkpoint, capsys):

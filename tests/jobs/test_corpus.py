@@ -52,15 +52,15 @@ def test_a_directory_of_formats_is_answered_as_the_runtime_does(tmp_path, ner_bu
     assert result.rows == len(rows) == len(SENTENCES) and result.files == 3
     assert [row["id"] for row in rows] == ids and list(rows[0]) == ["id", "entities"]
     runtime = load(ner_bundle, variant="fp32")
-    assert_same_answers([json.loads(row["entities"]) for row in rows], [runtime(t) for t in SENTENCES])
-    assert any(json.loads(row["entities"]) for row in rows)
+    assert_same_answers([row["entities"] for row in rows], [runtime(t) for t in SENTENCES])
+    assert any(row["entities"] for row in rows)
 
 
 def test_aggregation_reaches_the_ner_predictor_and_sentiment_ignores_it(tmp_path, ner_bundle, sentiment_bundle):
     write_corpus(tmp_path / "in")
     job(ner_bundle, tmp_path / "in", tmp_path / "ner.jsonl", variant="fp32", aggregation="simple")
     runtime = load(ner_bundle, variant="fp32", aggregation="simple")
-    found = [json.loads(row["entities"]) for row in read_output(tmp_path / "ner.jsonl")]
+    found = [row["entities"] for row in read_output(tmp_path / "ner.jsonl")]
     assert_same_answers(found, [runtime(t) for t in SENTENCES])
     assert found != [load(ner_bundle, variant="fp32")(t) for t in SENTENCES]  # "simple" differs from "first" here
     job(sentiment_bundle, tmp_path / "in", tmp_path / "sentiment.jsonl", aggregation="first")
@@ -177,3 +177,16 @@ def test_predict_input_output_writes_the_answers(capsys, ner_bundle, tmp_path):
                                                            str(tmp_path / "out.jsonl"))
     assert "--input and --output go together" in cli_error(capsys, "predict", str(ner_bundle), "--input",
                                                             str(tmp_path / "in.parquet"))
+
+
+def test_entities_are_an_array_in_json_lines_and_a_list_of_structs_in_parquet(tmp_path, ner_bundle):
+    write_corpus(tmp_path / "in")
+    job(ner_bundle, tmp_path / "in", tmp_path / "out.parquet", variant="fp32")
+    kind = pq.read_schema(tmp_path / "out.parquet").field("entities").type
+    assert pa.types.is_list(kind) and pa.types.is_struct(kind.value_type)
+    assert [kind.value_type.field(i).name for i in range(kind.value_type.num_fields)] == [
+        "entity", "text", "start", "end", "score"]
+    job(ner_bundle, tmp_path / "in", tmp_path / "out.jsonl", variant="fp32")
+    lines = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert all(isinstance(row["entities"], list) for row in lines)
+    assert any(row["entities"] and isinstance(row["entities"][0]["start"], int) for row in lines)

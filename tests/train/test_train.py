@@ -238,3 +238,19 @@ def test_only_a_failed_write_counts_as_a_full_disk():
     assert not is_disk_full(RuntimeError("PytorchStreamReader failed reading zip archive: failed finding central "
                                          "directory (inline_container.cc:227)"))
     assert not is_disk_full(OSError(13, "Permission denied")) and not is_disk_full(RuntimeError("CUDA out of memory"))
+
+
+def test_a_mean_pooling_run_does_not_warn_about_its_own_model_type(tmp_path, tiny_base, sentiment_data):
+    import logging
+
+    seen = []
+    handler = logging.Handler()
+    handler.emit = lambda record: seen.append(record.getMessage())
+    logger = logging.getLogger("transformers.configuration_utils")  # transformers' own handler is on its root
+    logger.addHandler(handler)
+    try:
+        run_train("sentiment", tiny_base, sentiment_data, tmp_path / "s", "--max_steps", 1, "--pooling", "mean")
+    finally:
+        logger.removeHandler(handler)
+    assert json.loads((tmp_path / "s" / "config.json").read_text())["model_type"] == "toolkit_mean_pooling_bert"
+    assert not [message for message in seen if "to instantiate a model of type" in message]

@@ -157,10 +157,24 @@ def _declared_labels(feature) -> tuple[str, ...] | None:
     return tuple(names) if names else None
 
 
-def _raise_label_problem(task: Task, labels: tuple[str, ...]) -> None:
+def first_bad_row(task: Task, splits: dict, label_column: str) -> str | None:
+    """Where the first row whose own labels break the task's label rules is, e.g. "train split, row 7"; None
+    when no single row does (a set-wide problem, such as no entity at all)."""
+    for name, split in splits.items():
+        for number, row_labels in enumerate(split[label_column], start=1):
+            own = task.flat_labels([row_labels])
+            if own and isinstance(own[0], str) and task.check_labels(tuple(dict.fromkeys([*task.default_labels,
+                                                                                           *own]))):
+                return f"{name} split, row {number}"
+    return None
+
+
+def _raise_label_problem(task: Task, labels: tuple[str, ...], splits: dict | None = None,
+                         label_column: str | None = None) -> None:
     problem = task.check_labels(labels)
     if problem:
-        raise DataError(f"the {task.name} labels {list(labels)[:12]}: {problem}.")
+        where = first_bad_row(task, splits, label_column) if splits else None
+        raise DataError(f"{where + ': ' if where else ''}the {task.name} labels {list(labels)[:12]}: {problem}.")
 
 
 def _check_known(names, known: tuple[str, ...], source: str) -> None:
@@ -196,7 +210,7 @@ def resolve_labels(splits: dict, label_column: str, task: Task,
             _check_known(names, known, f"the {' and '.join(splits)} split")
         labels = known or task.order_labels(names)
         index = {name: i for i, name in enumerate(labels)}
-        _raise_label_problem(task, labels)
+        _raise_label_problem(task, labels, splits, label_column)
         return labels, _map_names(splits, label_column, task, labels, index.__getitem__)
     if known is not None and declared and declared != known:  # ids of another order: rewrite them as the model's
         _check_known(declared, known, f"the {' and '.join(splits)} split's declared label set")

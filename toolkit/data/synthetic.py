@@ -53,6 +53,20 @@ def make_sentence(rng: random.Random) -> tuple[list[str], list[str]]:
     return words, tags
 
 
+# Written beside the sample's files: a model card then says "a synthetic sample", not a dataset's name.
+SYNTHETIC_MARKER = "SYNTHETIC.md"
+
+
+def mark_synthetic(directory: Path) -> None:
+    (directory / SYNTHETIC_MARKER).write_text("Synthetic sentences written by toolkit.data.synthetic from templates: "
+                                              "a sample for demos and tests, not real data.\n", encoding="utf-8")
+
+
+def is_synthetic(dataset: str | None) -> bool:
+    """True when `dataset` is a directory this module wrote."""
+    return bool(dataset) and (Path(dataset).expanduser() / SYNTHETIC_MARKER).is_file()
+
+
 def write_sample_ner(directory: Path, train_size: int = 400, eval_size: int = 100, seed: int = 0) -> Path:
     """Write train.txt and validation.txt in CoNLL format to `directory` and return it."""
     rng = random.Random(seed)
@@ -63,6 +77,7 @@ def write_sample_ner(directory: Path, train_size: int = 400, eval_size: int = 10
             words, tags = make_sentence(rng)
             lines += [f"{w} {t}" for w, t in zip(words, tags)] + [""]
         (directory / f"{split}.txt").write_text("\n".join(lines), encoding="utf-8")
+    mark_synthetic(directory)
     return directory
 
 
@@ -79,4 +94,5 @@ def write_sample_sentiment(directory: Path, train_size: int = 60, test_size: int
             label = rng.choice(["neg", "pos"])
             rows.append({"text": rng.choice(good if label == "pos" else bad), "label": label})
         (directory / f"{split}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    mark_synthetic(directory)
     return directory

@@ -7,6 +7,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from toolkit.errors import DataError
 from toolkit.evaluation import ner, sentiment
 from toolkit.evaluation.differences import compare
 from toolkit.evaluation.targets import PYTORCH, open_target
+from toolkit.progress import bar
 from toolkit.runtime.answers import ENTITIES, LABEL
 from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, majority_baseline
 from toolkit.tasks.ner import IGNORE
@@ -67,8 +69,19 @@ def baseline_of(task, logits: list[np.ndarray], evaluation, labels: tuple[str, .
     return {**baseline, **{key: value for key, value in own.items() if key not in baseline}}
 
 
-def evaluate(cfg: EvaluateConfig) -> EvaluationReport:
-    """Score a checkpoint or a bundle's variants on labelled rows and describe their mistakes."""
+def counted(run_batch: Callable, progress) -> Callable:
+    """`run_batch`, advancing `progress` by the inputs of each batch it answers."""
+    def run(arrays: dict[str, np.ndarray]) -> np.ndarray:
+        logits = run_batch(arrays)
+        progress.update(len(next(iter(arrays.values()))))
+        return logits
+
+    return run
+
+
+def evaluate(cfg: EvaluateConfig, echo: Callable[[str], None] = log.info) -> EvaluationReport:
+    """Score a checkpoint or a bundle's variants on labelled rows and describe their mistakes; `echo` gets a
+    line as each model starts (a bar follows it on a terminal)."""
     cfg.check()
     notes: list[str] = []
     target = open_target(Path(cfg.model_dir), cfg.variant, notes)
@@ -88,9 +101,14 @@ def evaluate(cfg: EvaluateConfig) -> EvaluationReport:
     analyse = ANALYSES[task.answer_kind]
     analyses, baseline = {}, None
     for name, make in target.models.items():
-        log.info("evaluating %s on %d examples", name, len(evaluation.texts))
+        echo(f"evaluating {name} on {len(evaluation.texts)} examples ({len(evaluation.features)} inputs)")
         backend = make()
-        logits = collect_logits(backend.logits, evaluation.features, EVAL_BATCH_SIZE, backend.input_names)
+        progress = bar(len(evaluation.features), name, unit="input")
+        try:
+            logits = collect_logits(counted(backend.logits, progress), evaluation.features, EVAL_BATCH_SIZE,
+                                    backend.input_names)
+        finally:
+            progress.close()
         analyses[name] = analyse(task, logits, evaluation, labels, checkpoint.decoding, cfg.worst)
         baseline = baseline or baseline_of(task, logits, evaluation, labels, analyse)
     reference = analyses.get(PYTORCH)

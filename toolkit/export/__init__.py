@@ -7,7 +7,7 @@ import json
 import re
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 from pathlib import Path
 
@@ -51,10 +51,11 @@ FALLBACK_TEXTS = [
     "A wonderful, moving film.", "I did not like it at all; the plot made no sense and the acting was "
     "wooden, although the music was fine. " * 6,
 ]
-# What export writes into a bundle: --overwrite replaces a folder holding nothing else.
+# What export writes into a bundle, and bench's reports (`toolkit bench`'s default place): --overwrite replaces a
+# folder holding nothing else.
 BUNDLE_FILE = re.compile(r"^(manifest\.json|README\.md|config\.json|mean_pooling\.py|.*\.onnx(_data)?|tokenizer.*|"
                          r"vocab\.(txt|json)|merges\.txt|special_tokens_map\.json|added_tokens\.json|spm\.model|"
-                         r".*sentencepiece.*\.model|ort_config\.json)$")
+                         r".*sentencepiece.*\.model|ort_config\.json|bench)$")
 
 
 @dataclass
@@ -220,6 +221,9 @@ def export(cfg: ExportConfig) -> ExportResult:
                 if evaluation else None)
     if baseline:
         baseline.pop("per_type", None)
+        if checkpoint.decoding != "argmax":  # Optimum and transformers' pipeline decode by arg-max: the card says both
+            baseline["argmax"] = score(checkpoint.task, reference, features, checkpoint.labels, "argmax")[
+                checkpoint.task.primary_metric]
     build = Build(model=pytorch.model, tokenizer=tokenizer, onnx_task=checkpoint.task.onnx_task, opset=cfg.opset,
                   calibration=calibration, quantize_for=cfg.quantize_for)
     result = ExportResult(bundle_dir=target, manifest={})
@@ -292,7 +296,7 @@ def export(cfg: ExportConfig) -> ExportResult:
                                "them.")
         defaults = {"onnxruntime": default,
                     "openvino": choose_openvino_default(variants, cfg.max_drop, result.warnings)}
-        manifest = build_manifest(checkpoint, cfg, variants, defaults, evaluation.description if evaluation else None,
+        manifest = build_manifest(checkpoint, replace(cfg, output_dir=target), variants, defaults, evaluation.description if evaluation else None,
                                   baseline, build.input_names, result.failures)
         result.manifest = manifest.to_dict()
         (staging / MANIFEST_FILE).write_text(json.dumps(result.manifest, indent=2) + "\n", encoding="utf-8")

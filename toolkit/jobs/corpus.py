@@ -29,8 +29,12 @@ from toolkit.runtime.answers import AnswerKind
 INPUT_FORMATS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
 OUTPUT_FORMATS = (".parquet", ".jsonl")
 ROW_COLUMN = "row"  # the id column when the input has none: the row's number in the input, from 0
-# An answer field's type (toolkit.runtime.answers) as a column type; entities are one JSON string per text.
-FIELD_TYPES = {"entity_list": pa.string(), "string": pa.string(), "float": pa.float64()}
+# One entity of an NER answer (toolkit.runtime.entities) as a struct, so that readers get typed fields.
+ENTITY = pa.struct([("entity", pa.string()), ("text", pa.string()), ("start", pa.int64()), ("end", pa.int64()),
+                    ("score", pa.float64())])
+# An answer field's type (toolkit.runtime.answers) as a column type: entities are a list of structs per text (in
+# JSON lines, an array of objects).
+FIELD_TYPES = {"entity_list": pa.list_(ENTITY), "string": pa.string(), "float": pa.float64()}
 
 
 def read_as_input(path: Path, input_path: Path) -> bool:
@@ -159,7 +163,7 @@ def count_rows(files: list[Path]) -> int | None:
 
 
 def answer_columns(predictor, texts: list) -> dict[str, list]:
-    """The answer columns for `texts`: NER entities as a JSON string, or sentiment label and score; null for null.
+    """The answer columns for `texts`: NER entities, or sentiment label and score; null for null.
 
     One predictor call: it sorts the texts' windows by length and runs them in its own batch size.
     """
@@ -168,8 +172,8 @@ def answer_columns(predictor, texts: list) -> dict[str, list]:
     kind = predictor.kind
     columns = {name: [None] * len(texts) for name in kind.field_names}
     for i, answer in zip(present, answers):
-        for (name, type_name), value in zip(kind.fields, kind.to_fields(answer)):
-            columns[name][i] = json.dumps(value, ensure_ascii=False) if type_name == "entity_list" else value
+        for name, value in zip(kind.field_names, kind.to_fields(answer)):
+            columns[name][i] = value
     return columns
 
 

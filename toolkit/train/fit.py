@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 from toolkit.modeling import model_class_for
+from toolkit.progress import shows_progress
 from toolkit.tasks import Task
 from toolkit.train.output_dir import CHECKPOINTS, disk_full, is_disk_full
 from toolkit.train.param_groups import layerwise_adamw
 from toolkit.train.prepare import TrainingRun
+from toolkit.train.summary import evaluation_echo, planned_steps, start_summary, step_seconds
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,14 +27,27 @@ class FittedModel:
     eval_runtime_s: float
 
 
-def training_arguments(run: TrainingRun):
-    """Trainer's arguments: the resolved hyper-parameters, saving each epoch for --resume, evaluating never."""
+def evaluation_strategy(eval_every: str) -> dict:
+    """Trainer's evaluation arguments for --eval-every: 'epoch', a number of steps, or 'no'."""
+    if eval_every.isdigit():
+        return {"eval_strategy": "steps", "eval_steps": int(eval_every)}
+    return {"eval_strategy": eval_every}
+
+
+def training_arguments(run: TrainingRun, metric: str):
+    """Trainer's arguments: the resolved hyper-parameters, saving each epoch for --resume, evaluating as
+    --eval-every says, keeping the best checkpoint by `metric` with --keep-best or --early-stopping."""
     import torch
     from transformers import TrainingArguments
 
     cfg, hyper = run.cfg, run.hyper
     on_cpu = not torch.cuda.is_available()
     distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1
+    evaluation = evaluation_strategy(cfg.eval_every)
+    keep_best = cfg.keep_best or bool(cfg.early_stopping)
+    # Keeping the best needs a saved checkpoint at every evaluation; otherwise save once per epoch for --resume.
+    saving = ({"save_strategy": evaluation["eval_strategy"], "save_steps": evaluation.get("eval_steps", 500)}
+              if keep_best else {"save_strategy": "epoch"})
     return TrainingArguments(
         output_dir=str(cfg.output_dir / CHECKPOINTS),
         learning_rate=hyper.learning_rate,
@@ -40,12 +59,16 @@ def training_arguments(run: TrainingRun):
         lr_scheduler_type=hyper.lr_scheduler,
         max_steps=cfg.max_steps or -1,
         seed=cfg.seed,
-        eval_strategy="no",  # never select anything by the evaluation split
-        save_strategy="epoch",
+        **evaluation,
+        **saving,
         save_total_limit=1,
+        load_best_model_at_end=keep_best,
+        metric_for_best_model=metric if keep_best else None,
+        greater_is_better=True if keep_best else None,
         logging_steps=50,
-        report_to="none",
-        disable_tqdm=False,
+        report_to=cfg.report_to,
+        # Off a terminal (a log file, CI) or with --quiet: no bars, and no running-loss dictionaries.
+        disable_tqdm=not shows_progress(),
         dataloader_pin_memory=False,
         # Without use_cpu, accelerate does not form a process group on CPU-only machines, and each
         # torchrun process would train alone on the whole data. gloo is the CPU backend.
@@ -55,10 +78,23 @@ def training_arguments(run: TrainingRun):
     )
 
 
-def fit_model(task: Task, run: TrainingRun) -> FittedModel:
-    """Put the task's head on the model, train it, and predict the evaluation set once."""
+def metrics_during_training(task: Task, run: TrainingRun) -> Callable:
+    """Trainer's compute_metrics: the task's numbers on the evaluation split (numbers only: Trainer logs them)."""
+    windows = run.eval_set["example_index"] if "example_index" in run.eval_set.column_names else None
+
+    def compute(prediction) -> dict:
+        metrics = task.compute_metrics(prediction.predictions, prediction.label_ids, run.labels, run.hyper.decoding,
+                                       example_index=windows)
+        return {k: v for k, v in metrics.items() if isinstance(v, (int, float))}
+
+    return compute
+
+
+def fit_model(task: Task, run: TrainingRun, echo: Callable[[str], None] = log.info) -> FittedModel:
+    """Put the task's head on the model, say what the run will do, train it (echoing each evaluation), and
+    predict the evaluation set once."""
     import transformers
-    from transformers import Trainer
+    from transformers import EarlyStoppingCallback, PrinterCallback, Trainer
 
     hyper, labels = run.hyper, run.labels
     model_class = model_class_for(task.model_class, hyper.pooling, run.model_config.model_type)
@@ -67,13 +103,26 @@ def fit_model(task: Task, run: TrainingRun) -> FittedModel:
         run.model_path, num_labels=len(labels), id2label=dict(enumerate(labels)),
         label2id={name: i for i, name in enumerate(labels)}, ignore_mismatched_sizes=True,
     )
-    args = training_arguments(run)
+    args = training_arguments(run, task.primary_metric)
+    collator = getattr(transformers, task.collator)(run.tokenizer)
+    if args.process_index == 0:
+        steps = planned_steps(run, args.world_size)
+        for line in start_summary(task, run, model.num_parameters(), steps, step_seconds(model, run, collator)):
+            echo(line)
     optimizer = None  # None: Trainer's own AdamW, one rate for all
     if hyper.layer_lr_decay != 1.0 or hyper.head_lr_multiplier != 1.0:
         optimizer = layerwise_adamw(model, hyper.learning_rate, hyper.weight_decay, hyper.layer_lr_decay,
                                     hyper.head_lr_multiplier, args)
+    callbacks = [evaluation_echo(task.primary_metric, echo)]
+    if run.cfg.early_stopping:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=run.cfg.early_stopping))
+    evaluating = run.cfg.eval_every != "no"
     trainer = Trainer(model=model, args=args, train_dataset=run.train_set,
-                      data_collator=getattr(transformers, task.collator)(run.tokenizer), optimizers=(optimizer, None))
+                      eval_dataset=run.eval_set if evaluating else None,
+                      compute_metrics=metrics_during_training(task, run) if evaluating else None,
+                      data_collator=collator, optimizers=(optimizer, None), callbacks=callbacks)
+    if args.disable_tqdm:  # it would print every loss dictionary in place of the bar
+        trainer.remove_callback(PrinterCallback)
     started = time.perf_counter()
     try:
         trainer.train(resume_from_checkpoint=str(run.resume_from) if run.resume_from else None)

@@ -62,6 +62,20 @@ def effective_max_length(requested: int, model_config, tokenizer) -> int:
     return min(limits)
 
 
+def report_integrations(report_to: list[str]) -> list[str]:
+    """--report-to as Trainer takes it, after checking that each named integration is installed."""
+    from transformers.integrations import get_available_reporting_integrations
+
+    wanted = [name for name in report_to if name != "none"]
+    if "all" in wanted:
+        return get_available_reporting_integrations()
+    missing = sorted(set(wanted) - set(get_available_reporting_integrations()))
+    if missing:
+        raise ToolkitError(f"--report-to {','.join(missing)}: not installed here (pip install {' '.join(missing)}), "
+                           f"or leave it out; installed: {', '.join(get_available_reporting_integrations()) or 'none'}.")
+    return wanted or ["none"]
+
+
 def resolve_options(task: Task, cfg: TrainConfig, model_config,
                     tokenizer) -> tuple[TrainConfig, presets.HyperParameters]:
     """Fill every option that defaults to something: the task's dataset and columns, the output
@@ -78,6 +92,7 @@ def resolve_options(task: Task, cfg: TrainConfig, model_config,
         output_dir=default_output_dir(task, cfg),
         max_length=effective_max_length(cfg.max_length, model_config, tokenizer),
         truncation=hyper.truncation,
+        report_to=report_integrations(cfg.report_to),
     )
     return resolved, hyper
 
