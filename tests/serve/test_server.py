@@ -214,3 +214,19 @@ def test_serve_options_out_of_range_are_refused_before_anything_starts(tmp_path)
         assert words in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(ToolkitError, match="--log-level and --no-access-log apply to this process, not with --ray"):
         ServeConfig(tmp_path, ray=True, log_level="debug", no_access_log=True).check()
+
+
+@pytest.mark.e2e
+def test_a_client_that_disconnects_has_its_waiting_texts_dropped(ner_bundle):
+    body = heaviest_body("many")
+    with running_server(ner_bundle, max_batch_size=1, no_access_log=True) as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as leaving:
+            leaving.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") > 0)
+        wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") == 0)
+        exposition = httpx.get(f"{url}/metrics").text
+        assert httpx.post(f"{url}/v1/predict", json={"text": SENTENCE}).status_code == 200
+    assert metric(exposition, 'toolkit_requests_total{route="/v1/predict",status="499"}') == 1
+    assert 0 < metric(exposition, "toolkit_texts_cancelled_total") < 256
