@@ -117,7 +117,7 @@ def uvicorn_load(bundle: Path, texts: list[str], clients: int, requests: int, ma
     port = free_port()
     code = (f"from toolkit.config import ServeConfig; from toolkit.serve.server import serve; "
             f"serve(ServeConfig({str(bundle)!r}, port={port}, threads={threads}, max_batch_size={max_batch_size}, "
-            f"max_wait_ms=5), log_level='warning')")
+            f"max_wait_ms=5, log_level='warning'))")
     process = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
     try:
         url = f"http://127.0.0.1:{port}"

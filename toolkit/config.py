@@ -43,6 +43,7 @@ PACKAGE_VERSION = re.compile(r"^\d+(\.\d+)*$")
 PACKAGE_TAKEN = ("toolkit", "onnxruntime", "tokenizers", "numpy", "openvino")
 BENCH_REPORTS = (".md", ".png")  # written next to bench's report.json
 EVALUATION_REPORTS = (".md", ".html")  # written next to evaluate's report.json
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
 
 
 @dataclass
@@ -329,6 +330,15 @@ class ServeConfig:
     max_texts: int = option("most texts in one request (422 above)", 256, type=int)
     # A long review is ~13k characters; the runtime's windows read it whole.
     max_chars: int = option("most characters in one text (422 above)", 20_000, type=int)
+    # What one request may make the model read: 100,000 characters is ~25,000 MiniLM tokens, some 10 s on 2 cores.
+    max_request_chars: int = option("most characters in one request, all its texts together (422 above)", 100_000,
+                                    type=int)
+    docs: bool = option("serve /docs and /redoc: their pages load scripts from a public CDN, so they are off unless "
+                        "asked for (/openapi.json is always served)", False)
+    shutdown_timeout: float = option("seconds SIGTERM waits for requests in flight, and for clients still sending "
+                                     "one, before it closes their connections", 30.0, type=float, only="not ray")
+    log_level: str = option("the server's log level", "info", choices=LOG_LEVELS, only="not ray")
+    no_access_log: bool = option("log no line per request", False, only="not ray")
     ray: bool = option("serve on Ray Serve, with --replicas replicas, on a local Ray or the one at --address", False)
     replicas: int = option("replicas of the model", 2, type=int, only="ray")
     replica_cpus: float = option("Ray CPUs each replica reserves", 1.0, type=float, only="ray")
@@ -343,8 +353,12 @@ class ServeConfig:
         check_number(problems, "--max-batch-size", self.max_batch_size, low=1)
         check_number(problems, "--max-wait-ms", self.max_wait_ms, low=0)
         for flag, value in (("--max-body-bytes", self.max_body_bytes), ("--max-texts", self.max_texts),
-                            ("--max-chars", self.max_chars), ("--replicas", self.replicas)):
+                            ("--max-chars", self.max_chars), ("--max-request-chars", self.max_request_chars),
+                            ("--replicas", self.replicas)):
             check_number(problems, flag, value, low=1)
+        check_number(problems, "--shutdown-timeout", self.shutdown_timeout, low=0)
+        if self.log_level not in LOG_LEVELS:
+            problems.append(f"--log-level must be one of {', '.join(LOG_LEVELS)}, found {self.log_level!r}")
         check_number(problems, "--replica-cpus", self.replica_cpus, above=0)
         if self.ray and self.engine == "openvino":
             problems.append("--engine openvino serves from this process only, not on Ray Serve's replicas: leave "

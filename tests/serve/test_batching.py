@@ -1,14 +1,16 @@
-"""The batcher alone, with a recording stand-in predictor: grouping, isolation of failures, draining."""
+"""The batcher alone, with a recording stand-in predictor: grouping, fairness, isolation of failures, draining,
+cancelling."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.serve.batching import Batcher, ShuttingDown
+from toolkit.serve.batching import RUN_CHARS, SHORT_TEXT_CHARS, Batcher, ShuttingDown
 from toolkit.serve.metrics import Metrics
 
 
@@ -104,3 +106,89 @@ def test_a_cancelled_request_is_skipped():
 def test_bad_settings_are_one_error():
     with pytest.raises(ToolkitError, match="max_batch_size must be an integer >= 1.*--max-batch-size.*--max-wait-ms"):
         Batcher(RecordingPredictor(), max_batch_size=0, max_wait_ms=-1)
+
+
+class GatedPredictor(RecordingPredictor):
+    """RecordingPredictor whose runs holding a text that starts with "wait" block until `gate` is set."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.held = 0  # runs that reached the gate
+
+    def predict(self, texts, batch_size=32, aggregation=None):
+        if any(text.startswith("wait") for text in texts):
+            self.held += 1
+            assert self.gate.wait(timeout=30), "the test never opened the gate"
+        return super().predict(texts, batch_size, aggregation)
+
+
+def test_a_short_request_runs_next_behind_a_long_one():
+    async def scenario():
+        predictor = GatedPredictor()
+        batcher = await started(predictor, max_batch_size=32, max_wait_ms=0)
+        heavy = asyncio.ensure_future(batcher.predict([f"wait {i} " + "x" * 400 for i in range(200)]))
+        while not predictor.held:  # the first run of the long request has begun, and is held at the gate
+            await asyncio.sleep(0.01)
+        short = asyncio.ensure_future(batcher.predict(["short"]))
+        await asyncio.sleep(0.05)
+        predictor.gate.set()
+        await asyncio.gather(heavy, short)
+        await batcher.close()
+        return predictor.runs
+
+    runs = run(scenario())
+    # runs of at most RUN_CHARS characters, the short request's text in the very next one, not after all 200 texts
+    assert all(sum(len(t) + 1 for t in texts) <= RUN_CHARS or len(texts) == 1 for texts, _ in runs)
+    assert "short" in runs[1][0]
+    assert sum(len(texts) for texts, _ in runs) == 201
+
+
+def test_two_long_requests_share_the_model_alike():
+    async def scenario():
+        predictor = RecordingPredictor()
+        batcher = await started(predictor, max_batch_size=2, max_wait_ms=0)
+        await asyncio.gather(batcher.predict([f"a{i}" for i in range(6)]), batcher.predict([f"b{i}" for i in range(6)]))
+        await batcher.close()
+        return predictor.runs
+
+    runs = run(scenario())
+    assert [texts for texts, _ in runs][:3] == [["a0", "b0"], ["a1", "b1"], ["a2", "b2"]]
+
+
+def test_a_short_request_is_answered_while_a_long_text_runs():
+    async def scenario():
+        predictor = GatedPredictor()
+        batcher = await started(predictor, max_batch_size=32, max_wait_ms=0)
+        long = asyncio.ensure_future(batcher.predict(["wait" + "x" * (SHORT_TEXT_CHARS + 1)]))
+        while not predictor.held:
+            await asyncio.sleep(0.01)
+        try:  # the long text's run is held at the gate: the short text must not wait for it
+            short = await asyncio.wait_for(batcher.predict(["short"]), timeout=10)
+        finally:
+            predictor.gate.set()
+        await long
+        await batcher.close()
+        return short, long.done()
+
+    assert run(scenario()) == (["SHORT"], True)
+
+
+def test_a_cancelled_request_drops_its_waiting_texts_and_counts_them():
+    async def scenario():
+        predictor = GatedPredictor()
+        batcher = await started(predictor, max_batch_size=2, max_wait_ms=0)
+        gone = asyncio.ensure_future(batcher.predict([f"wait {i}" for i in range(10)]))
+        while not predictor.held:
+            await asyncio.sleep(0.01)
+        gone.cancel()
+        await asyncio.sleep(0.05)
+        predictor.gate.set()
+        kept = await batcher.predict(["kept"])
+        await batcher.close()
+        return predictor.runs, kept, batcher.metrics
+
+    runs, kept, metrics = run(scenario())
+    assert kept == ["KEPT"] and [texts for texts, _ in runs] == [["wait 0", "wait 1"], ["kept"]]
+    assert metrics.registry.get_sample_value("toolkit_texts_cancelled_total") == 8
+    assert metrics.registry.get_sample_value("toolkit_queue_depth") == 0

@@ -1,4 +1,5 @@
-"""A real uvicorn server in a subprocess: ready, answers, graceful SIGTERM; a port in use is one clear line."""
+"""A real uvicorn server in a subprocess: ready, answers, graceful SIGTERM (bounded), no client stalling another;
+a port in use is one clear line."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import contextlib
 import json
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -125,3 +127,106 @@ def test_waiting_for_a_server_ends_when_it_exits_or_times_out():
     with pytest.raises(ToolkitError, match="was not ready in 0.5 s"):
         wait_until_ready(f"http://127.0.0.1:{port}", timeout=0.5)
     assert time.monotonic() - started < 5
+
+
+def heaviest_body(shape: str) -> bytes:
+    """A predict body at the default limits: as many characters as one request may hold, in the most texts
+    (each under 400 characters) or in the longest texts."""
+    limits = ServeConfig("b")
+    sentence = "Olga Petrova visited Nairobi and met Angela Merkel . "
+    if shape == "many":
+        text = (sentence * 8)[: limits.max_request_chars // limits.max_texts]
+        texts = [text] * limits.max_texts
+    else:
+        texts = [(sentence * 400)[: limits.max_chars]] * (limits.max_request_chars // limits.max_chars)
+    assert sum(map(len, texts)) <= limits.max_request_chars
+    body = json.dumps({"texts": texts}).encode()
+    assert len(body) <= limits.max_body_bytes
+    return body
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("shape", ["many", "long"])
+def test_a_client_sending_the_heaviest_requests_does_not_stall_another(ner_bundle, shape):
+    body = heaviest_body(shape)
+    heavy_answers: list[int] = []
+    stop = threading.Event()
+
+    def send_heavy_requests(url: str) -> None:  # back to back, as one client
+        with httpx.Client(timeout=120) as heavy:
+            while not stop.is_set():
+                heavy_answers.append(heavy.post(f"{url}/v1/predict", content=body).status_code)
+
+    with running_server(ner_bundle, no_access_log=True) as (process, url), httpx.Client(timeout=60) as light:
+        def latency() -> float:
+            started = time.perf_counter()
+            response = light.post(f"{url}/v1/predict", json={"text": SENTENCE})
+            assert response.status_code == 200, response.text
+            return time.perf_counter() - started
+
+        for _ in range(5):
+            latency()  # connection and first runs
+        idle = statistics.median(latency() for _ in range(20))
+        heavy = threading.Thread(target=send_heavy_requests, args=(url,))
+        heavy.start()
+        try:
+            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") > 0)  # it has begun
+            loaded = statistics.median(latency() for _ in range(20))
+        finally:
+            stop.set()
+            heavy.join(timeout=120)
+    assert heavy_answers and set(heavy_answers) == {200}
+    assert loaded <= 10 * idle, (f"a sentence took {loaded * 1000:.1f} ms beside the heavy client, "
+                                 f"{idle * 1000:.1f} ms alone")
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_within_its_timeout_while_a_client_holds_a_half_sent_body(ner_bundle):
+    with running_server(ner_bundle, shutdown_timeout=1, log_level="warning", no_access_log=True) as (process, url):
+        assert httpx.post(f"{url}/v1/predict", json={"text": SENTENCE}).status_code == 200
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as stalled:
+            stalled.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 1000\r\n\r\n" + b'{"text": "Paris')  # and never the rest
+            time.sleep(0.5)  # the server reads the head and starts on the body
+            process.send_signal(signal.SIGTERM)
+            try:
+                _, stderr = process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                pytest.fail("SIGTERM did not stop the server while a client held a half-sent body")
+    assert process.returncode == 0, stderr
+    assert "timeout graceful shutdown exceeded" in stderr
+    # --log-level warning hides uvicorn's INFO lines; --no-access-log the line per request
+    assert "Shutting down" not in stderr and "POST /v1/predict" not in stderr
+
+
+def test_serve_options_out_of_range_are_refused_before_anything_starts(tmp_path):
+    for options, words in [({"max_body_bytes": -1}, "--max-body-bytes must be at least 1, found -1"),
+                           ({"max_chars": -5}, "--max-chars must be at least 1, found -5"),
+                           ({"max_texts": 0}, "--max-texts must be at least 1, found 0"),
+                           ({"max_request_chars": 0}, "--max-request-chars must be at least 1, found 0"),
+                           ({"port": 99999}, "--port must be at least 0 and at most 65535, found 99999"),
+                           ({"port": -1}, "--port must be at least 0 and at most 65535, found -1"),
+                           ({"shutdown_timeout": -1}, "--shutdown-timeout must be at least 0, found -1"),
+                           ({"log_level": "loud"}, "--log-level must be one of critical, error, warning, info")]:
+        with pytest.raises(ToolkitError) as error:
+            serve(ServeConfig(tmp_path, **options))
+        assert words in str(error.value) and "\n" not in str(error.value)
+    with pytest.raises(ToolkitError, match="--log-level and --no-access-log apply to this process, not with --ray"):
+        ServeConfig(tmp_path, ray=True, log_level="debug", no_access_log=True).check()
+
+
+@pytest.mark.e2e
+def test_a_client_that_disconnects_has_its_waiting_texts_dropped(ner_bundle):
+    body = heaviest_body("many")
+    with running_server(ner_bundle, max_batch_size=1, no_access_log=True) as (process, url):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as leaving:
+            leaving.sendall(b"POST /v1/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") > 0)
+        wait_for(lambda: metric(httpx.get(f"{url}/metrics").text, "toolkit_queue_depth") == 0)
+        exposition = httpx.get(f"{url}/metrics").text
+        assert httpx.post(f"{url}/v1/predict", json={"text": SENTENCE}).status_code == 200
+    assert metric(exposition, 'toolkit_requests_total{route="/v1/predict",status="499"}') == 1
+    assert 0 < metric(exposition, "toolkit_texts_cancelled_total") < 256

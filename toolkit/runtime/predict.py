@@ -43,13 +43,20 @@ LONG_TEXTS = ("windows", "head+tail")
 
 
 def check_texts(texts) -> list[str]:
-    """Return `texts` as a list, or raise TypeError naming the first item that is not a string."""
+    """Return `texts` as a list, or raise TypeError naming the first item that is not a string, ValueError
+    naming the first that is not valid Unicode."""
     if not isinstance(texts, (list, tuple)):  # a dict or a set would be read by its keys, silently
         raise TypeError(f"expected a string or a list of strings, found {type(texts).__name__}")
     texts = list(texts)
     for index, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"item {index} is {type(text).__name__}, expected str")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:  # tokenizers would raise a TypeError that names neither
+            raise ValueError(f"item {index} holds {text[error.start]!r} at character {error.start}, which is not a "
+                             "character (a lone surrogate, e.g. from a JSON \\ud800 escape); pass valid Unicode, "
+                             "e.g. text.encode('utf-8', 'replace').decode()") from None
     return texts
 
 
@@ -239,7 +246,7 @@ class Predictor:
         if batch_size is not None:
             check_whole("batch_size", batch_size, 1)
         single = isinstance(texts, str)
-        answers = self.predict([texts] if single else check_texts(texts), batch_size or self.batch_size, **options)
+        answers = self.predict(check_texts([texts] if single else texts), batch_size or self.batch_size, **options)
         return answers[0] if single else answers
 
 

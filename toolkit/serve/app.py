@@ -7,40 +7,37 @@ Serve deployment puts this very app in front of each replica.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Literal, Optional
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException
 
 from toolkit.config import ServeConfig
 from toolkit.runtime import load
-from toolkit.runtime.entities import STRATEGIES
-from toolkit.serve.batching import RUN_SIZE, Batcher, ShuttingDown
+from toolkit.serve.batching import RUN_CHARS, RUN_SIZE, SHORT_TEXT_CHARS, Batcher, ShuttingDown
+from toolkit.serve.counting import ERROR_CODE, CountResponses, error_json
 from toolkit.serve.limits import Limits, RequestError, check_body_size, parse_predict_body
 from toolkit.serve.metrics import Metrics
+from toolkit.serve.schemas import Health, Metadata, PredictBody, Ready, errors, predict_response
 
 logger = logging.getLogger(__name__)
+HTTP_ERRORS = {404: "not_found", 405: "method_not_allowed"}
 
 
-class PredictBody(BaseModel):
-    """A predict request: one `text` or a list of `texts` (+ the NER aggregation)."""
-
-    text: Optional[str] = Field(None, description="One text; the response has `answer`.")
-    texts: Optional[list[str]] = Field(None, description="Several texts; the response has `answers`, in order.")
-    aggregation: Optional[Literal[STRATEGIES]] = Field(
-        None, description="NER only: how word pieces become entities (default: the server's).")
+class ClientGone(Exception):
+    """The client disconnected before its answer was ready."""
 
 
 def create_app(bundle_dir: str | Path, **options) -> FastAPI:
     """Load a bundle (its sha256 checked) and return the FastAPI app that serves it with dynamic batching.
 
     `options` are ServeConfig's fields: variant, threads, engine, max_batch_size, max_wait_ms,
-    max_body_bytes, max_texts, max_chars.
+    max_body_bytes, max_texts, max_chars, max_request_chars, docs.
     """
     cfg = ServeConfig(bundle=Path(bundle_dir), **options)
     cfg.check()
@@ -53,8 +50,8 @@ def app_for(cfg: ServeConfig) -> FastAPI:
     metrics = Metrics()
     batcher = Batcher(predictor, max_batch_size=cfg.max_batch_size, max_wait_ms=cfg.max_wait_ms, metrics=metrics)
     serving = {"backend": "uvicorn", "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms,
-               "run_size": RUN_SIZE}
-    return build_app(batcher, metrics, Limits.of(cfg), serving)
+               "run_size": RUN_SIZE, "run_chars": RUN_CHARS, "short_text_chars": SHORT_TEXT_CHARS}
+    return build_app(batcher, metrics, Limits.of(cfg), serving, docs=cfg.docs)
 
 
 def describe(predictor, serving: dict, limits: Limits) -> dict:
@@ -74,8 +71,7 @@ def describe(predictor, serving: dict, limits: Limits) -> dict:
         "versions": versions("onnxruntime", "tokenizers", "numpy", "python"),
         "exported_with": manifest.versions,
         "serving": {**serving, "engine": predictor.engine, "providers": predictor.session.get_providers()},
-        "limits": {"max_body_bytes": limits.max_body_bytes, "max_texts": limits.max_texts,
-                   "max_chars": limits.max_chars},
+        "limits": limits.describe(),
     }
     answer.update({name: getattr(predictor, name) for name in predictor.kind.settings})
     return answer
@@ -95,12 +91,38 @@ async def read_body(request: Request, limits: Limits) -> bytes:
 
 
 def error_response(request: Request, status: int, code: str, message: str) -> JSONResponse:
-    request.state.error_code = code
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+    """An error answer, its code left where /metrics counts it."""
+    request.scope.setdefault("state", {})[ERROR_CODE] = code
+    return error_json(status, code, message)
 
 
-def build_app(engine, metrics: Metrics, limits: Limits, serving: dict) -> FastAPI:
-    """The FastAPI app in front of `engine` (a Batcher, or a Ray Serve replica with the same members)."""
+async def until_disconnected(request: Request) -> None:
+    """Return once the client has gone (its body already read: what is left to receive is the disconnect)."""
+    try:
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # noqa: BLE001 - a receive channel that broke has lost its client too
+        return
+
+
+async def unless_disconnected(request: Request, work):
+    """The result of the awaitable `work`, or ClientGone, with `work` cancelled, as soon as the client goes."""
+    work = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(until_disconnected(request))
+    try:
+        await asyncio.wait({work, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # also when this request is itself cancelled (the graceful shutdown's time is up)
+        watch.cancel()
+        if not work.done():
+            work.cancel()
+    if not work.done():  # the client went first: `work` is being cancelled
+        raise ClientGone
+    return work.result()
+
+
+def build_app(engine, metrics: Metrics, limits: Limits, serving: dict, docs: bool = False) -> FastAPI:
+    """The FastAPI app in front of `engine` (a Batcher, or a Ray Serve replica with the same members). `docs`:
+    serve /docs and /redoc, pages that load their scripts from a public CDN."""
     metadata = describe(engine.predictor, serving, limits)
     aggregations = engine.predictor.kind.request_options.get("aggregation")
 
@@ -113,27 +135,39 @@ def build_app(engine, metrics: Metrics, limits: Limits, serving: dict) -> FastAP
         await engine.close()
 
     app = FastAPI(title="toolkit serve", version=metadata["versions"]["toolkit"], lifespan=lifespan,
-                  description=f"{metadata['task']} model, variant {metadata['variant']}, served by toolkit.")
+                  description=f"{metadata['task']} model, variant {metadata['variant']}, served by toolkit.",
+                  docs_url="/docs" if docs else None, redoc_url="/redoc" if docs else None)
+    app.add_middleware(CountResponses, metrics=metrics)
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
-        if response.status_code >= 400:
-            code = getattr(request.state, "error_code", f"http_{response.status_code}")
-            metrics.errors.labels(path, code).inc()
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException):
+        code = HTTP_ERRORS.get(error.status_code, f"http_{error.status_code}")
+        if error.status_code == 404:
+            message = (f"no route at {request.url.path}; the routes are POST /v1/predict, GET /health, /ready, "
+                       "/v1/metadata, /metrics and /openapi.json" + (", /docs, /redoc." if docs else "."))
+        elif error.status_code == 405:
+            message = (f"{request.url.path} does not take {request.method}; it takes "
+                       f"{(error.headers or {}).get('Allow', 'another method')}.")
+        else:
+            message = str(error.detail)
+        response = error_response(request, error.status_code, code, message)
+        response.headers.update(error.headers or {})
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError):
+        return error_response(request, 422, "invalid_request", f"the request is not valid: {error.errors()}")
+
     @app.post("/v1/predict", summary="Answer one text or a list of texts",
+              response_model=predict_response(engine.predictor.kind),
               openapi_extra={"requestBody": {"required": True, "content": {
                   "application/json": {"schema": PredictBody.model_json_schema()}}}},
-              responses={413: {"description": "Body over --max-body-bytes"},
-                         422: {"description": "Too many texts, a text too long, or a malformed body"},
-                         503: {"description": "Shutting down"}})
+              responses=errors({413: "Body over --max-body-bytes",
+                                422: "Too many texts or characters, a text too long or not valid Unicode, or a "
+                                     "malformed body",
+                                499: "The client disconnected first; its texts were dropped",
+                                500: "The model failed on this request",
+                                503: "Shutting down"}))
     async def predict(request: Request):
         """Answer `{"text": ...}` with `{"answer": ...}` and `{"texts": [...]}` with `{"answers": [...]}`."""
         try:
@@ -141,7 +175,10 @@ def build_app(engine, metrics: Metrics, limits: Limits, serving: dict) -> FastAP
         except RequestError as error:
             return error_response(request, error.status, error.code, error.message)
         try:
-            answers = await engine.predict(body.texts, body.aggregation)
+            answers = await unless_disconnected(request, engine.predict(body.texts, body.aggregation))
+        except ClientGone:
+            return error_response(request, 499, "client_gone", "the client disconnected before its answer; its "
+                                                               "texts were dropped.")
         except ShuttingDown:
             return error_response(request, 503, "not_ready", "the model is not serving (still starting, or "
                                                              "shutting down); retry shortly or on another replica.")
@@ -151,23 +188,26 @@ def build_app(engine, metrics: Metrics, limits: Limits, serving: dict) -> FastAP
         metrics.texts.inc(len(answers))
         return JSONResponse({"answer": answers[0]} if body.single else {"answers": answers})
 
-    @app.get("/health", summary="The process is up")
+    @app.get("/health", summary="The process is up", response_model=Health)
     async def health():
         return {"status": "ok"}
 
-    @app.get("/ready", summary="The model is loaded, verified and warmed up",
-             responses={503: {"description": "Not ready yet, or shutting down"}})
+    @app.get("/ready", summary="The model is loaded, verified and warmed up", response_model=Ready,
+             responses=errors({503: "Not ready yet, or shutting down"}))
     async def ready(request: Request):
         if engine.ready:
             return {"ready": True}
         return error_response(request, 503, "not_ready", "the model is not loaded and warmed up yet, or the "
                                                           "server is shutting down.")
 
-    @app.get("/v1/metadata", summary="Task, labels, variant and its sha256, max length, versions")
+    @app.get("/v1/metadata", summary="Task, labels, variant and its sha256, max length, versions",
+             response_model=Metadata)
     async def read_metadata():
-        return metadata
+        return JSONResponse(metadata)
 
-    @app.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+             responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                              "description": "The Prometheus text exposition"}})
     async def read_metrics():
         content, content_type = metrics.render()
         return Response(content, media_type=content_type)

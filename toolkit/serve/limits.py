@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 
@@ -15,11 +16,17 @@ class Limits:
     max_body_bytes: int
     max_texts: int
     max_chars: int
+    max_request_chars: int
 
     @classmethod
     def of(cls, cfg) -> Limits:
         """The limits a ServeConfig sets."""
-        return cls(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars)
+        return cls(max_body_bytes=cfg.max_body_bytes, max_texts=cfg.max_texts, max_chars=cfg.max_chars,
+                   max_request_chars=cfg.max_request_chars)
+
+    def describe(self) -> dict:
+        """The limits by their option's name, as /v1/metadata reports them."""
+        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,36 @@ def check_body_size(size: int, limits: Limits, complete: bool = True) -> None:
                            "texts per request, or raise the limit with --max-body-bytes.")
 
 
+def decode_json(text: str):
+    """The JSON value of `text`, or a 422 for JSON that is broken, nested too deep, or holds an over-long number."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(422, "invalid_json", f"the body is not valid JSON ({error.msg} at line {error.lineno} "
+                                                f"column {error.colno}).") from None
+    except RecursionError:  # json's C scanner counts its depth against the interpreter's recursion limit
+        raise RequestError(422, "too_deep", "the body nests arrays or objects too deeply to read; a predict body "
+                                            'is {"texts": ["...", ...]}: two levels.') from None
+    except ValueError as error:  # an integer over sys.get_int_max_str_digits() digits
+        raise RequestError(422, "invalid_json", f"the body holds a number that cannot be read ({error}); a predict "
+                                                "body holds strings only.") from None
+
+
+def check_text(where: str, text: str, limits: Limits) -> None:
+    """Refuse (422) a text over --max-chars, or one holding a lone surrogate (which JSON's \\ud800 escapes can
+    make: not a character, and no tokenizer reads it)."""
+    if len(text) > limits.max_chars:
+        raise RequestError(422, "text_too_long",
+                           f"{where} has {len(text)} characters; the limit is {limits.max_chars}. Send a "
+                           "shorter text, or raise the limit with --max-chars.")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise RequestError(422, "lone_surrogate",
+                           f"{where} holds {text[error.start]!r} at character {error.start}, which is not a character "
+                           "(a lone surrogate, half of a UTF-16 pair); send the text as valid Unicode.") from None
+
+
 def parse_predict_body(body: bytes, limits: Limits, aggregations: tuple[str, ...] | None) -> PredictRequest:
     """Validate a predict body against `limits`; raise RequestError naming the first problem.
 
@@ -69,11 +106,7 @@ def parse_predict_body(body: bytes, limits: Limits, aggregations: tuple[str, ...
     except UnicodeDecodeError as error:
         raise RequestError(422, "invalid_json", f"the body is not UTF-8 (byte {error.start}); send UTF-8 JSON.") \
             from None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise RequestError(422, "invalid_json", f"the body is not valid JSON ({error.msg} at line {error.lineno} "
-                                                f"column {error.colno}).") from None
+    value = decode_json(text)
     if not isinstance(value, dict):
         raise RequestError(422, "wrong_type", f'expected a JSON object such as {{"text": "..."}}, found '
                                               f"{_type_name(value)}.")
@@ -101,11 +134,12 @@ def parse_predict_body(body: bytes, limits: Limits, aggregations: tuple[str, ...
             if not isinstance(text, str):
                 raise RequestError(422, "wrong_type", f'"texts"[{index}] must be a string, found {_type_name(text)}.')
     for index, text in enumerate(texts):
-        if len(text) > limits.max_chars:
-            where = '"text"' if single else f'"texts"[{index}]'
-            raise RequestError(422, "text_too_long",
-                               f"{where} has {len(text)} characters; the limit is {limits.max_chars}. Send a "
-                               "shorter text, or raise the limit with --max-chars.")
+        check_text('"text"' if single else f'"texts"[{index}]', text, limits)
+    total = sum(map(len, texts))
+    if total > limits.max_request_chars:
+        raise RequestError(422, "too_many_chars",
+                           f"the texts hold {total} characters together; the limit is {limits.max_request_chars} per "
+                           "request. Split the request, or raise the limit with --max-request-chars.")
     aggregation = value.get("aggregation")
     if aggregation is not None:
         if aggregations is None:

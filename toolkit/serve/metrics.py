@@ -7,7 +7,7 @@ BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
 
 class Metrics:
-    """Requests, errors, latency, texts per model run and texts waiting for one."""
+    """Requests, errors, latency, texts per model run, texts waiting for one and texts dropped."""
 
     def __init__(self):
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -23,6 +23,8 @@ class Metrics:
         self.batch_size = Histogram("toolkit_batch_size", "Texts per model run (dynamic batching).",
                                     buckets=BATCH_BUCKETS, registry=self.registry)
         self.queue_depth = Gauge("toolkit_queue_depth", "Texts waiting for a model run.", registry=self.registry)
+        self.texts_cancelled = Counter("toolkit_texts_cancelled", "Texts dropped before their model run because "
+                                       "their request was cancelled (its client went away).", registry=self.registry)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition of every instrument, and its content type."""

@@ -42,6 +42,7 @@ class BundleReplica:
                               engine=cfg.engine)
         self.metrics = Metrics()
         self.limits = Limits.of(cfg)
+        self.docs = cfg.docs
         self.serving = {"backend": "ray-serve", "max_batch_size": cfg.max_batch_size, "max_wait_ms": cfg.max_wait_ms,
                         "run_size": RUN_SIZE, "replica": serve.get_replica_context().replica_tag}
         self.ready = False
@@ -53,7 +54,7 @@ class BundleReplica:
     def __serve_build_asgi_app__(self):
         """The toolkit app around this replica. Ray calls it after __init__ (`@serve.ingress()` with no app):
         an app passed to the decorator would be a pickled copy that cannot reach this replica's predictor."""
-        return build_app(self, self.metrics, self.limits, self.serving)
+        return build_app(self, self.metrics, self.limits, self.serving, docs=self.docs)
 
     async def start(self) -> None:
         """Warm the model up; the app's lifespan calls this before the replica takes traffic."""

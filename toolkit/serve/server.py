@@ -50,26 +50,31 @@ def sigterm_is_a_clean_stop():
         signal.signal(signal.SIGTERM, previous)
 
 
-def serve(cfg: ServeConfig, log_level: str = "info") -> None:
+def serve(cfg: ServeConfig) -> None:
     """Serve a bundle over HTTP until SIGTERM or Ctrl-C, on uvicorn or, with `cfg.ray`, on Ray Serve; in-flight
-    requests are answered before it returns."""
+    requests are answered before it returns (within `cfg.shutdown_timeout` on uvicorn)."""
     cfg.check()
     if cfg.ray:
         from toolkit.serve.ray_app import serve_ray
 
         return serve_ray(cfg)
     import uvicorn
+    from uvicorn.config import LOG_LEVELS
 
     from toolkit.serve.app import app_for
 
     sock = bind_socket(cfg.host, cfg.port)  # first: a port in use fails before the model is loaded
     try:
         app = app_for(cfg)
-        config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=None, lifespan="on")
+        # A client that never finishes sending its body would hold a graceful stop forever without the timeout.
+        config = uvicorn.Config(app, log_level=cfg.log_level, access_log=not cfg.no_access_log,
+                                timeout_graceful_shutdown=cfg.shutdown_timeout, lifespan="on")
         server = uvicorn.Server(config)
+        logging.getLogger("toolkit").setLevel(LOG_LEVELS[cfg.log_level])  # as uvicorn's own loggers
         # uvicorn announces its address only for sockets it binds itself; its logger is configured by now
-        logging.getLogger("uvicorn.error").info("serving %s on http://%s:%d (API at /docs; stop with Ctrl-C or "
-                                                "SIGTERM)", cfg.bundle, cfg.host, sock.getsockname()[1])
+        logging.getLogger("uvicorn.error").info("serving %s on http://%s:%d (API at /openapi.json%s; stop with "
+                                                "Ctrl-C or SIGTERM)", cfg.bundle, cfg.host, sock.getsockname()[1],
+                                                ", /docs" if cfg.docs else "")
         with sigterm_is_a_clean_stop():
             server.run(sockets=[sock])
     finally:
