@@ -17,7 +17,7 @@ from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
 from toolkit.export.decision import Evidence
 from toolkit.export.decision import choose_default as choose_by_rank
-from toolkit.export.decision import shown_to_keep_accuracy
+from toolkit.export.decision import held_back, shown_to_keep_accuracy
 from toolkit.export.evidence import DecisionInputs, decide
 from toolkit.export.manifest import build_manifest
 from toolkit.export.variants import VARIANTS, Build, Variant
@@ -336,11 +336,8 @@ def choose_openvino_default(variants: dict[str, VariantEntry], max_drop: float, 
             continue
         if shown_to_keep_accuracy(entry.checks, max_drop):
             return name
-        interval = entry.checks.drop_interval
-        warnings.append(f"{name} is kept but not OpenVINO's default: " + (
-            "its accuracy was not measured (pass --dataset)" if interval is None else
-            f"it loses {entry.checks.drop_points:.2f} points (95% interval {interval[0]:.2f} to {interval[1]:.2f}), "
-            f"a loss up to --max-drop {max_drop:g} is not shown"))
+        warnings.append(held_back(name, entry.checks, max_drop,
+                                  f'load(BUNDLE, engine="openvino", variant="{name}")', "OpenVINO's default"))
     return next((v.name for v in cpu_ranked(variants) if v.strict_parity), next(iter(variants)))
 
 

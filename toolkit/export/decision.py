@@ -106,7 +106,7 @@ def shown_to_keep_accuracy(checks: VariantChecks, max_drop: float) -> bool:
     return checks.drop_interval is not None and checks.drop_interval[1] <= max_drop
 
 
-def held_back(name: str, checks: VariantChecks, max_drop: float, opt_in: str) -> str:
+def held_back(name: str, checks: VariantChecks, max_drop: float, opt_in: str, role: str = "the default") -> str:
     """One plain sentence on why a quantized variant is not the default, and the command that opts in."""
     decision = checks.decision or {"rows": checks.parity.get("examples"), "drop_interval": checks.drop_interval,
                                    "verdict": NOT_SHOWN}
@@ -119,7 +119,7 @@ def held_back(name: str, checks: VariantChecks, max_drop: float, opt_in: str) ->
     else:
         reason = (f"{on_rows}it may lose up to {high:.2f} points, and a loss within --max-drop {max_drop:g} could "
                   "not be shown")
-    return f"{name} is kept but not the default: {reason}. To use it anyway: {opt_in}"
+    return f"{name} is kept but not {role}: {reason}. To use it anyway: {opt_in}"
 
 
 def choose_default(ranked: list, variants: dict[str, VariantEntry], max_drop: float, warnings: list[str],
