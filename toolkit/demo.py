@@ -31,7 +31,7 @@ def demo(cfg: DemoConfig, echo: Callable[[str], None] = print, bundle_dir: Path 
                                                  train_size="all", eval_size="all", epochs=epochs,
                                                  output_dir=checkpoint_dir, overwrite=True))
     echo(train_table(trained.metrics))
-    echo("(scores on the demo's synthetic sentences, which are easy: not CoNLL-2003 numbers; see README "
+    echo("(scores on the demo's synthetic sentences, which are easy: not CoNLL-2003 numbers; see bench/README.md "
          "Results for those)")
     echo(f"\n2/4 toolkit export {checkpoint_dir} --quantize --output-dir {bundle_dir} --overwrite")
     exported = export(ExportConfig(checkpoint=checkpoint_dir, output_dir=bundle_dir, quantize=True, overwrite=True))

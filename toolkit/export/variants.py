@@ -102,7 +102,7 @@ def quantize_int8_dynamic(build: Build, source: Path, target: Path) -> dict:
     shrinks the file from 59 to 23 MB but cost ~1 F1 point: int8-compact does it with a scale per row.
 
     ONNX Runtime's own activations take one scale per tensor, which the other texts of a batch and
-    their padding set: toolkit/export/per_token.py replaces it (README "One default users can trust").
+    their padding set: toolkit/export/per_token.py replaces it (bench/README.md "One default users can trust").
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic

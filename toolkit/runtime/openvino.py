@@ -3,7 +3,7 @@
 OpenVINO reads the ONNX file directly and runs a QDQ graph with int8 kernels for every matrix
 product, attention's included. The int8-openvino variant (NNCF's quantization, made for it) runs
 so at 4.0 ms against int8-dynamic's 6.4 ms on ONNX Runtime for the MiniLM NER bundle at batch 1 x
-128 tokens (AVX-512 VNNI Xeon, 2 threads; README "Peers"), at the same F1. The session offers what
+128 tokens (AVX-512 VNNI Xeon, 2 threads; bench/README.md "Peers"), at the same F1. The session offers what
 the predictors use of ONNX Runtime's (`run`, `get_inputs`, `get_outputs`, `get_providers`), so
 nothing else changes. The openvino package is optional (the `[openvino]` extra).
 """
