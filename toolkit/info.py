@@ -8,6 +8,7 @@ from pathlib import Path
 
 from toolkit.errors import ToolkitError
 from toolkit.runtime.bundle import MANIFEST_FILE
+from toolkit.tasks import TASKS
 
 CHECKPOINT_METRICS = ("f1", "precision", "recall", "accuracy")
 
@@ -17,6 +18,9 @@ def describe_bundle(directory: Path) -> dict:
     from toolkit.runtime.bundle import load_bundle
 
     manifest = load_bundle(directory).manifest.to_dict()
+    if manifest["task"] not in TASKS:
+        raise ToolkitError(f"{directory}: the manifest's task {manifest['task']!r} is not one this toolkit knows "
+                           f"({', '.join(sorted(TASKS))}); re-export the bundle with this version.")
     variants = {name: {"file": v["file"], "size_mb": round(v["size_bytes"] / 1e6, 1) if v.get("size_bytes") else None,
                        "engine": v.get("engine", "onnxruntime"), "devices": v.get("devices"),
                        "recipe": v.get("recipe", {}), "accuracy": v.get("accuracy"), "drop_points": v.get("drop_points"),

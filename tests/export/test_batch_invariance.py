@@ -87,3 +87,14 @@ def test_correction_rows_cancel_the_column_sums_within_the_kernel_limit(limit):
     rows = correction_rows(weights, limit)
     assert np.abs(rows.astype(int)).max() <= limit
     assert (rows.astype(np.int64).sum(0) == -weights.astype(np.int64).sum(0)).all()
+
+
+def test_per_token_int8_loads_at_the_lowest_opset_export_takes(ner_checkpoint, tmp_path):
+    """The rewrite's operators exist at every --opset export accepts (Shape's `end` would need 15)."""
+    from tests.conftest import export_bundle
+    from toolkit.config import OPSETS
+
+    bundle = export_bundle(ner_checkpoint, tmp_path / "b", variants=["int8-dynamic"], opset=OPSETS[0])
+    predictor = load(bundle, variant="int8-dynamic")
+    alone, together, _ = answers_three_ways(predictor, TEXTS[:6])
+    assert [spans(a) for a in alone] == [spans(b) for b in together]

@@ -98,3 +98,39 @@ def test_the_bundle_records_the_decision_and_the_cpu_it_was_made_on(ner_bundle):
         decision)
     assert decision["rows"] <= manifest["evaluation"]["available"]
     assert (manifest["default_variant"] == "int8-dynamic") == (decision["verdict"] == KEEPS)
+
+
+def test_max_eval_size_below_the_first_look_is_refused_and_never_shrinks_it():
+    from toolkit.config import ExportConfig
+    from toolkit.errors import ToolkitError
+
+    with pytest.raises(ToolkitError, match="--max-eval-size 300 is below --eval-size 500"):
+        ExportConfig(checkpoint="x", eval_size="500", max_eval_size="300").check()
+    assert planned_looks(500, 3250, 300) == [500]  # the checkpoint's own first look, whatever the limit
+
+
+def test_bench_re_takes_the_decision_only_on_exports_first_look_rows(ner_bundle):
+    from types import SimpleNamespace
+
+    from toolkit.bench.decision_check import same_first_look
+    from toolkit.runtime import load_bundle
+
+    bundle = load_bundle(ner_bundle)
+    recorded = bundle.manifest.evaluation
+    same = SimpleNamespace(description={"examples": recorded["examples"], "fingerprint": recorded["fingerprint"]})
+    assert same_first_look(bundle, same, [recorded["examples"]]) is None
+    more = SimpleNamespace(description={"examples": recorded["examples"] + 1, "fingerprint": "other"})
+    assert "--eval-size" in same_first_look(bundle, more, [recorded["examples"]])
+    other = SimpleNamespace(description={"examples": recorded["examples"], "fingerprint": "other"})
+    assert "not the ones export scored" in same_first_look(bundle, other, [recorded["examples"]])
+
+
+def test_info_says_a_default_named_by_the_user_was_not_shown_to_keep_accuracy():
+    from toolkit.report.info import default_reason
+
+    decision = {"verdict": NOT_SHOWN, "rows": 500, "looks": 1, "planned_looks": 4, "drop_points": 0.1,
+                "drop_interval": [-0.4, 0.7], "confidence": 0.9875}
+    facts = {"default_variant": "int8-dynamic", "variants": {"int8-dynamic": {"decision": decision}}}
+    assert default_reason(facts).startswith("named with --default-variant")
+    facts["variants"]["int8-dynamic"]["decision"] = dict(decision, verdict=KEEPS)
+    assert default_reason(facts).startswith("shown to keep accuracy")

@@ -55,6 +55,9 @@ def test_a_symlink_leading_out_of_the_bundle_is_refused(tmp_path, ner_bundle):
     ({"variants": None}, "variants must map"),
     ({"variant_file": None}, "has no file"),
     ({"default_variant": "int4"}, "is not among the variants"),
+    ({"decode": ["entities"]}, "decode must be one of"),  # unhashable values are problems, not a TypeError
+    ({"default_variant": ["fp32"]}, "is not among the variants"),
+    ({"engine_defaults": {"openvino": ["fp32"]}}, "engine_defaults must name a variant"),
 ])
 def test_malformed_manifests_are_one_clear_error(tmp_path, ner_bundle, changes, message):
     with pytest.raises(BundleError, match=message):

@@ -130,7 +130,8 @@ class ExportConfig:
     atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
                          type=float)
     max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
-                             "still be the default: the upper end of its 95%% bootstrap interval must stay within",
+                             "still be the default: the upper end of its bootstrap interval must stay within (95%% over all the "
+                             "looks of the decision, each look at 1 - 0.05/looks)",
                              0.5, type=float)
     dataset: str | None = option("labelled evaluation data for the checks: hub id or directory (default: the "
                                  "checkpoint's own, found from its training record)", None)
@@ -156,6 +157,10 @@ class ExportConfig:
         check_number(problems, "--calibration-size", self.calibration_size, low=1)
         check_size(problems, "--eval-size", self.eval_size)
         check_size(problems, "--max-eval-size", self.max_eval_size)
+        if str(self.eval_size).isdigit() and str(self.max_eval_size).isdigit() and \
+                int(self.max_eval_size) < int(self.eval_size):
+            problems.append(f"--max-eval-size {self.max_eval_size} is below --eval-size {self.eval_size}: the first "
+                            "look scores --eval-size rows; pass a larger --max-eval-size or 'all'")
         if self.static and not self.quantize:
             problems.append("--static needs --quantize")
         if self.variants and (self.quantize or self.static or self.fp16 or self.compact or self.openvino):

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from toolkit.data.conll import read_conll
+from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
 from toolkit.hub import require_hub
 from toolkit.staging import staged_directory
@@ -55,6 +56,7 @@ def imdb_splits(source: Path) -> dict:
         texts, labels = [], []
         for label in IMDB_LABELS:
             for path in sorted((root / split / label).glob("*.txt")):
+                check_utf8(path)  # one line naming the review and the byte, as every text reader says it
                 texts.append(path.read_text(encoding="utf-8"))
                 labels.append(label)
         if texts:

@@ -20,19 +20,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from toolkit.runtime.manifest import VariantChecks, VariantEntry
-from toolkit.scoring import drop_interval, points_lost, score
+from toolkit.runtime.manifest import KEEPS, LOSES, NOT_SHOWN, VariantChecks, VariantEntry
+from toolkit.runtime.cpu import INT8_FLAGS, cpu_flags, cpu_name
+from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, drop_interval, points_lost, score
 
 CONFIDENCE = 0.95  # of the whole sequence of looks
 RESAMPLES = 2000  # the per-look tails are narrow (0.6% at four looks): more resamples than one 95% interval
 
-KEEPS, LOSES, NOT_SHOWN = "keeps accuracy", "loses accuracy", "not shown"
 
 
 def planned_looks(first: int, available: int, limit: int | None) -> list[int]:
     """Row counts of the looks, fixed before the first: `first`, then doubling up to the split's
     size or `limit`."""
-    end = min(available, limit) if limit else available
+    end = min(available, max(limit, first)) if limit else available  # never fewer rows than the first look
     sizes = [min(first, end)]
     while sizes[-1] < end:
         sizes.append(min(2 * sizes[-1], end))
@@ -74,6 +74,30 @@ class Evidence:
         return {"rows": rows, "metric": metric, "pytorch": round(theirs, 4), "variant": round(ours, 4),
                 "drop_points": points_lost(theirs, ours), "drop_interval": list(interval),
                 "confidence": round(confidence, 5), "verdict": verdict(interval, max_drop)}
+
+
+def later_rows(read_last_look: Callable[[], object]) -> Callable[[int, int], list[dict]]:
+    """(first row, end row) -> their features, from the evaluation set of the last planned look,
+    which `read_last_look` reads once, when a second look is first needed."""
+    read = []
+
+    def rows(start: int, end: int) -> list[dict]:
+        if not read:
+            read.append(read_last_look())
+        return [f for i, f in enumerate(read[0].features) if start <= f.get("example_index", i) < end]
+
+    return rows
+
+
+def logits_from(backends: dict) -> Callable[[str, list[dict]], list]:
+    """(name, features) -> that backend's logits, in the one evaluation batch size."""
+    return lambda name, features: collect_logits(backends[name].logits, features, EVAL_BATCH_SIZE,
+                                                 backends[name].input_names)
+
+
+def measured_on() -> dict:
+    """The CPU a decision was measured on: its name and the flags int8 kernels depend on."""
+    return {"cpu": cpu_name(), "cpu_flags": sorted(cpu_flags() & INT8_FLAGS)}
 
 
 def gather_evidence(evidence: Evidence, sizes: list[int], max_drop: float, progress=None) -> dict[str, dict]:

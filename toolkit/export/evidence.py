@@ -9,10 +9,9 @@ from pathlib import Path
 from toolkit.backends import ENGINE_BACKENDS, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set
 from toolkit.config import ExportConfig
-from toolkit.export.decision import Evidence, gather_evidence, planned_looks
+from toolkit.export.decision import Evidence, gather_evidence, later_rows, logits_from, measured_on, planned_looks
 from toolkit.export.variants import VARIANTS
 from toolkit.runtime.manifest import VariantEntry
-from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits
 
 
 @dataclass
@@ -32,7 +31,6 @@ def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, Varia
     """Record on every quantized variant whether it keeps accuracy, scoring more rows of the split
     where its interval straddles --max-drop (toolkit/export/decision.py)."""
     from toolkit.data import parse_size
-    from toolkit.runtime.cpu import cpu_flags, cpu_name
 
     candidates = [name for name, entry in variants.items()
                   if not VARIANTS[name].strict_parity and entry.checks.drop_interval is not None]
@@ -45,21 +43,10 @@ def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, Varia
                                                              device=variants[name].devices[0])
                 for name in candidates}
     backends["pytorch"] = inputs.pytorch
-    larger = []  # the evaluation set of the last planned look, read once when a second look is needed
-
-    def more_rows(start: int, end: int) -> list[dict]:
-        if not larger:
-            larger.append(evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length, dataset=cfg.dataset,
-                                         split=cfg.split, eval_size=str(sizes[-1])))
-        return [f for i, f in enumerate(larger[0].features) if start <= f.get("example_index", i) < end]
-
-    def logits_of(name: str, features: list[dict]) -> list:
-        backend = backends[name]
-        return collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
-
+    last_look = lambda: evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length,  # noqa: E731
+                                       dataset=cfg.dataset, split=cfg.split, eval_size=str(sizes[-1]))
     evidence.candidates = {name: logits_of_variant[name] for name in candidates}
-    evidence.more_rows, evidence.logits_of = more_rows, logits_of
+    evidence.more_rows, evidence.logits_of = later_rows(last_look), logits_from(backends)
     decisions = gather_evidence(evidence, sizes, cfg.max_drop, progress=progress.set_postfix_str)
-    flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
     for name, decision in decisions.items():
-        variants[name].checks.decision = {**decision, "cpu": cpu_name(), "cpu_flags": flags}
+        variants[name].checks.decision = {**decision, **measured_on()}

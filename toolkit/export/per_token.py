@@ -4,14 +4,14 @@ ONNX Runtime's dynamic quantization gives each MatMul input one scale for the wh
 its largest value: a sentence's activations are rounded on a grid that the other sentences of its
 batch, and their padding, decide. Its answers then move with their neighbours (measured on the
 MiniLM CoNLL checkpoint: 10 of 200 validation sentences got other entities alone than in batches
-of 32). Here every token's vector gets its own symmetric scale (max |x| / 127), computed in the
-graph, so a token is rounded the same way whatever else is in the batch: only float rounding of
-the surrounding fp32 operators remains.
+of 32). Here every token's vector gets its own scale and zero point (its range [min(x, 0),
+max(x, 0)] mapped onto 0..255), computed in the graph, so a token is rounded the same way whatever
+else is in the batch: only float rounding of the surrounding fp32 operators remains.
 
 The rewrite starts from ONNX Runtime's own dynamic graph (its weight quantization: int8, per
 channel, 7-bit for portable targets) and replaces each DynamicQuantizeLinear with the per-token
-version. Values are stored as uint8 with a fixed zero point of 128 so that ONNX Runtime keeps its
-fast U8S8 kernels (VNNI, and AVX2 without saturation: 255 x 63 x 2 < 2^15).
+version; the per-token zero point is folded into the integer product (rewrite_per_token), so
+ONNX Runtime keeps its fast U8S8 kernels (VNNI, and AVX2 without saturation: 255 x 63 x 2 < 2^15).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def rewrite_per_token(model, weight_limit: int) -> int:
     constants = {"axes": np.array([-1], np.int64), "tiny": np.array(TINY, np.float32),
                  "levels": np.array(LEVELS, np.float32), "zero": np.array(0, np.float32),
                  "flat": np.array([-1], np.int64), "column": np.array([-1, 1], np.int64),
-                 "one": np.array(1, np.float32)}
+                 "one": np.array(1, np.float32), "start": np.array([0], np.int64)}
     c = {key: f"per_token_{key}" for key in constants}
     added = [numpy_helper.from_array(value, c[key]) for key, value in constants.items()]
     replace: dict[int, list] = {}  # id of a node -> the nodes standing in its place
@@ -100,7 +100,7 @@ def rewrite_per_token(model, weight_limit: int) -> int:
         names = {k: f"{q}_per_token_{k}" for k in (
             "max", "min", "high", "low", "range", "raw_scale", "low_steps", "zp_raw", "zp_float", "zp_rows", "zp",
             "zp_column", "zp_block", "block_shape", "scale_rows", "rows", "row_shape", "q_rows", "q_padded",
-            "shape", "outer_shape", "padded_width", "padded_shape")}
+            "shape", "full_shape", "padded_width", "padded_shape")}
         added += [numpy_helper.from_array(np.array([-1, width], np.int64), names["row_shape"]),
                   numpy_helper.from_array(np.array([1, extra], np.int64), names["block_shape"]),
                   numpy_helper.from_array(np.array([width + extra], np.int64), names["padded_width"])]
@@ -128,7 +128,10 @@ def rewrite_per_token(model, weight_limit: int) -> int:
                              name=names["zp_block"]),
             helper.make_node("Concat", [names["q_rows"], names["zp_block"]], [names["q_padded"]], axis=1,
                              name=names["q_padded"]),
-            helper.make_node("Shape", [x], [names["shape"]], end=-1, name=names["shape"]),
+            # Shape's `end` needs opset 15; a Slice of the whole shape works from the lowest --opset
+            helper.make_node("Shape", [x], [names["full_shape"]], name=names["full_shape"]),
+            helper.make_node("Slice", [names["full_shape"], c["start"], c["flat"]], [names["shape"]],
+                             name=names["shape"]),
             helper.make_node("Concat", [names["shape"], names["padded_width"]], [names["padded_shape"]], axis=0,
                              name=names["padded_shape"]),
             helper.make_node("Reshape", [names["q_padded"], names["padded_shape"]], [q], name=q + "_per_token"),

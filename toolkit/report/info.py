@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from toolkit.report import NOT_MEASURED, format_table
 from toolkit.report.export import decision_text, drop_text
+from toolkit.runtime.manifest import KEEPS
 from toolkit.tasks import TASKS
 
 
@@ -15,8 +16,10 @@ def default_reason(facts: dict) -> str:
     """Why the default variant is the default, from the decision the manifest records."""
     default = facts["variants"][facts["default_variant"]]
     decided = {name: v["decision"] for name, v in facts["variants"].items() if v.get("decision")}
-    if default.get("decision"):
+    if default.get("decision", {}).get("verdict") == KEEPS:
         return f"shown to keep accuracy: {decision_text(default)}"
+    if default.get("decision"):
+        return f"named with --default-variant (not shown to keep accuracy: {decision_text(default)})"
     held = [f"{name} {decision['verdict']}" for name, decision in decided.items()]
     if held:
         return "the quantized variants were not shown to keep accuracy (" + "; ".join(held) + ")"

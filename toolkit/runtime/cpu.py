@@ -20,6 +20,8 @@ TARGET_NEEDS = {
     "arm64": ("asimddp", "dotprod"),  # /proc/cpuinfo "Features" of ARM cores with SDOT/UDOT
 }
 QUANTIZE_TARGETS = tuple(TARGET_NEEDS)
+# The flags int8 kernels depend on: what a decision or a measurement names beside its numbers.
+INT8_FLAGS = frozenset({"avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8", "asimddp"})
 
 
 @lru_cache(maxsize=1)

@@ -29,6 +29,9 @@ LEGACY_OTHER_DEVICES = ("cpu",)
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+# The verdicts of export's default decision on a quantized variant (toolkit/export/decision.py).
+KEEPS, LOSES, NOT_SHOWN = "keeps accuracy", "loses accuracy", "not shown"
+
 @dataclass
 class VariantChecks:
     """What export measured of a variant against PyTorch (written flat beside its file)."""
@@ -218,9 +221,22 @@ def variant_problems(name: str, entry) -> list[str]:
     if not isinstance(entry.get("recipe", {}), dict):
         problems.append(f"variant {name!r}: recipe must be an object, found {entry.get('recipe')!r}")
     interval = entry.get("drop_interval")
-    if interval is not None and not (isinstance(interval, list) and len(interval) == 2):
+    if interval is not None and not two_numbers(interval):
         problems.append(f"variant {name!r}: drop_interval must be two numbers, found {interval!r}")
+    if not isinstance(entry.get("parity", {}), dict):
+        problems.append(f"variant {name!r}: parity must be an object, found {entry.get('parity')!r}")
+    decision = entry.get("decision")
+    if decision is not None and not (isinstance(decision, dict) and isinstance(decision.get("verdict"), str)
+                                     and two_numbers(decision.get("drop_interval"))
+                                     and whole(decision.get("rows"))):
+        problems.append(f"variant {name!r}: decision must hold its verdict, rows and drop_interval, found "
+                        f"{decision!r}")
     return problems
+
+
+def two_numbers(value) -> bool:
+    return (isinstance(value, list) and len(value) == 2
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value))
 
 
 def manifest_problems(data) -> list[str]:
@@ -228,7 +244,7 @@ def manifest_problems(data) -> list[str]:
     if not isinstance(data, dict):
         return [f"expected a JSON object, found {type(data).__name__}"]
     problems = []
-    if data.get("decode") not in KINDS:
+    if not isinstance(data.get("decode"), str) or data["decode"] not in KINDS:  # a list would not hash
         problems.append(f"decode must be one of {', '.join(KINDS)}, found {data.get('decode')!r}")
     if not isinstance(data.get("task"), str) or not data.get("task"):
         problems.append(f"task must be a name, found {data.get('task')!r}")
@@ -247,7 +263,7 @@ def manifest_problems(data) -> list[str]:
     else:
         for name, entry in variants.items():
             problems += variant_problems(name, entry)
-        if data.get("default_variant") not in variants:
+        if not isinstance(data.get("default_variant"), str) or data["default_variant"] not in variants:
             problems.append(f"default_variant {data.get('default_variant')!r} is not among the variants")
     if not whole(data.get("pad_token_id", 0)) or data.get("pad_token_id", 0) < 0:
         problems.append(f"pad_token_id must be a token id (a whole number of at least 0), found "
@@ -256,6 +272,9 @@ def manifest_problems(data) -> list[str]:
                       ("inputs", list), ("rejected", list)):
         if not isinstance(data.get(key, kind()), kind):
             problems.append(f"{key} must be a JSON {'object' if kind is dict else 'list'}, found {data.get(key)!r}")
+    engine_defaults = data.get("engine_defaults", {})
+    if isinstance(engine_defaults, dict) and not all(isinstance(v, str) for v in engine_defaults.values()):
+        problems.append(f"engine_defaults must name a variant per engine, found {engine_defaults!r}")
     for key in ("decoding", "truncation"):
         if not isinstance(data.get(key, ""), str):
             problems.append(f"{key} must be a name, found {data.get(key)!r}")
