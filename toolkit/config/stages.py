@@ -74,6 +74,19 @@ class TrainConfig:
     report_to: list[str] = option("Trainer's integrations to log to, comma-separated: tensorboard, mlflow, wandb, "
                                   "... (installed ones), all, or none", type=name_list,
                                   default_factory=lambda: ["none"])
+    teacher: Path | None = option("distil from this trained checkpoint of the same task and labels (any supported "
+                                  "architecture and tokenizer): the student learns from the gold labels and the "
+                                  "teacher's softened probabilities", None, type=Path)
+    unlabeled_size: str | None = option("with --teacher: this many more texts ('all' allowed), learnt from the "
+                                        "teacher alone: training-split rows after the first --train-size, or "
+                                        "--unlabeled-dataset's", None)
+    unlabeled_dataset: str | None = option("with --teacher: hub id or directory of texts for --unlabeled-size "
+                                           "(their labels are not used)", None)
+    # Provisional: the issue wants them chosen on a holdout, which has not been done yet.
+    temperature: float = option("with --teacher: softening temperature of both models' probabilities "
+                                "(provisional default)", 2.0, type=float)
+    distill_weight: float = option("with --teacher: share of the loss from the teacher's probabilities, the rest "
+                                   "from the gold labels (provisional default)", 0.5, type=float)
     output_dir: Path | None = option("where the checkpoint goes (default: runs/TASK-MODEL)", None, type=Path)
     resume: bool = option("continue an interrupted run in --output-dir", False)
     overwrite: bool = option("replace a checkpoint in --output-dir", False)
@@ -94,6 +107,12 @@ class TrainConfig:
         check_number(problems, "--max-length", self.max_length, low=MIN_MAX_LENGTH)
         check_number(problems, "--max-steps", self.max_steps, low=1)
         check_number(problems, "--early-stopping", self.early_stopping, low=1)
+        check_size(problems, "--unlabeled-size", self.unlabeled_size)
+        check_number(problems, "--temperature", self.temperature, above=0)
+        check_number(problems, "--distill-weight", self.distill_weight, low=0, high=1)
+        if self.teacher is None and (self.unlabeled_size is not None or self.unlabeled_dataset is not None):
+            problems.append("--unlabeled-size and --unlabeled-dataset are learnt from the teacher's answers: pass "
+                            "--teacher CHECKPOINT")
         if not (self.eval_every in ("epoch", "no") or (self.eval_every.isdigit() and int(self.eval_every) > 0)):
             problems.append(f"--eval-every must be 'epoch', a positive number of steps or 'no', found "
                             f"{self.eval_every!r}")

@@ -75,6 +75,8 @@ def training_arguments(run: TrainingRun, metric: str):
         use_cpu=on_cpu,
         ddp_backend="gloo" if on_cpu and distributed else None,
         ddp_find_unused_parameters=False,
+        # The teacher's targets are no argument of the model: the distillation collator keeps them, not Trainer.
+        remove_unused_columns=run.distillation is None,
     )
 
 
@@ -105,9 +107,19 @@ def fit_model(task: Task, run: TrainingRun, echo: Callable[[str], None] = log.in
     )
     args = training_arguments(run, task.primary_metric)
     collator = getattr(transformers, task.collator)(run.tokenizer)
+    trainer_class, distilling = Trainer, {}
+    if run.distillation is not None:
+        from toolkit.train.distill_loss import DistillationCollator, DistillationTrainer
+
+        collator = DistillationCollator(collator, run.tokenizer)
+        trainer_class = DistillationTrainer
+        distilling = {"temperature": run.distillation.temperature,
+                      "distill_weight": run.distillation.distill_weight}
     if args.process_index == 0:
         steps = planned_steps(run, args.world_size)
-        for line in start_summary(task, run, model.num_parameters(), steps, step_seconds(model, run, collator)):
+        timing_collator = getattr(collator, "student_only", collator)
+        for line in start_summary(task, run, model.num_parameters(), steps,
+                                  step_seconds(model, run, timing_collator)):
             echo(line)
     optimizer = None  # None: Trainer's own AdamW, one rate for all
     if hyper.layer_lr_decay != 1.0 or hyper.head_lr_multiplier != 1.0:
@@ -117,10 +129,10 @@ def fit_model(task: Task, run: TrainingRun, echo: Callable[[str], None] = log.in
     if run.cfg.early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run.cfg.early_stopping))
     evaluating = run.cfg.eval_every != "no"
-    trainer = Trainer(model=model, args=args, train_dataset=run.train_set,
-                      eval_dataset=run.eval_set if evaluating else None,
-                      compute_metrics=metrics_during_training(task, run) if evaluating else None,
-                      data_collator=collator, optimizers=(optimizer, None), callbacks=callbacks)
+    trainer = trainer_class(model=model, args=args, train_dataset=run.train_set,
+                            eval_dataset=run.eval_set if evaluating else None,
+                            compute_metrics=metrics_during_training(task, run) if evaluating else None,
+                            data_collator=collator, optimizers=(optimizer, None), callbacks=callbacks, **distilling)
     if args.disable_tqdm:  # it would print every loss dictionary in place of the bar
         trainer.remove_callback(PrinterCallback)
     started = time.perf_counter()

@@ -15,7 +15,9 @@ from toolkit.hub import looks_like_path
 from toolkit.modeling import load_tokenizer, read_config, resolve_model
 from toolkit.staging import recover
 from toolkit.tasks import Encoding, Task
+from toolkit.tasks.ner import IGNORE
 import toolkit.train.presets as presets
+from toolkit.train import distill
 from toolkit.train.output_dir import check_output_dir, is_main_process
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ class TrainingRun:
     train_rows: object  # datasets.Dataset: the training split, with mention-swapped copies if asked
     train_set: object  # datasets.Dataset: train_rows encoded
     eval_set: object  # datasets.Dataset: the evaluation split encoded as the runtime reads it
+    distillation: distill.Distillation | None = None  # with --teacher: train_set carries the teacher's targets
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -115,6 +118,40 @@ def encode(task: Task, rows, tokenizer, labels: tuple[str, ...], encoding: Encod
                     remove_columns=rows.column_names)
 
 
+def distilled_training_set(task: Task, cfg: TrainConfig, teacher: distill.Teacher, data: TaskData, rows,
+                           tokenizer, encoding: Encoding):
+    """The labelled rows and the unlabelled ones (gold labels ignored), encoded, with the teacher's targets."""
+    import datasets
+
+    distill.check_teacher_labels(teacher, data.labels)
+    cache_dir = Path(cfg.output_dir).resolve().parent / distill.CACHE_DIR
+    unlabeled = distill.unlabeled_rows(task, cfg)
+    parts = [rows]
+    if unlabeled is not None:  # placeholder labels to encode them by; the loss ignores them (see below)
+        parts.append(unlabeled.add_column(cfg.label_column, [[0] * len(t) if task.word_input else 0
+                                                             for t in unlabeled[cfg.text_column]]))
+    encoded_parts = []
+    for labelled, part in zip((True, False), parts):
+        texts = list(part[cfg.text_column])
+        if not task.word_input:  # a text read in windows must find its teacher's answer
+            part = part.add_column("example_index", list(range(len(part))))
+        encoded = encode(task, part, tokenizer, data.labels, encoding)
+        if not labelled:
+            encoded = encoded.map(lambda b: {"labels": [[IGNORE] * len(x) if isinstance(x, list) else IGNORE
+                                                        for x in b["labels"]]}, batched=True)
+        outputs = distill.cached_teacher_outputs(teacher, task, texts, cache_dir)
+        encoded_parts.append(distill.with_teacher_targets(task, encoded, texts, outputs, tokenizer, cfg.max_length))
+    score = distill.teacher_score(task, teacher, data.eval, cfg, cache_dir)
+    log.info("teacher %s on the evaluation rows: %s %.4f", teacher.directory, task.primary_metric,
+             score[task.primary_metric])
+    record = distill.Distillation(
+        teacher={**teacher.describe(), "score": score}, temperature=cfg.temperature,
+        distill_weight=cfg.distill_weight, unlabeled_rows=0 if unlabeled is None else len(unlabeled),
+        unlabeled_source=None if unlabeled is None else (cfg.unlabeled_dataset or
+                                                        f"{cfg.dataset} train split after the first {len(data.train)}"))
+    return datasets.concatenate_datasets(encoded_parts), record
+
+
 def prepare_run(task: Task, cfg: TrainConfig) -> TrainingRun:
     """Check the options and --output-dir, then resolve the model, the options and the data."""
     cfg.check()
@@ -123,6 +160,7 @@ def prepare_run(task: Task, cfg: TrainConfig) -> TrainingRun:
         recover(output_dir)
     resume_from = check_output_dir(output_dir, cfg.resume, cfg.overwrite)
     model_path = resolve_model(cfg.model)
+    teacher = distill.load_teacher(cfg.teacher, task) if cfg.teacher is not None else None
     tokenizer = load_tokenizer(model_path, task.word_input)
     model_config = read_config(model_path)
     cfg, hyper = resolve_options(task, cfg, model_config, tokenizer)
@@ -133,9 +171,12 @@ def prepare_run(task: Task, cfg: TrainConfig) -> TrainingRun:
                         label_all_tokens=cfg.label_all_tokens, truncation=cfg.truncation)
     # Evaluation reads the texts as the runtime will (sentiment: long texts in windows).
     evaluated = data.eval.add_column("example_index", list(range(len(data.eval))))
+    train_set, distillation = encode(task, rows, tokenizer, data.labels, encoding), None
+    if teacher is not None:
+        train_set, distillation = distilled_training_set(task, cfg, teacher, data, rows, tokenizer, encoding)
     return TrainingRun(
         cfg=cfg, hyper=hyper, resume_from=resume_from, model_path=model_path, model_config=model_config,
-        tokenizer=tokenizer, data=data, train_rows=rows,
-        train_set=encode(task, rows, tokenizer, data.labels, encoding),
+        tokenizer=tokenizer, data=data, train_rows=rows, train_set=train_set,
         eval_set=encode(task, evaluated, tokenizer, data.labels, replace(encoding, for_evaluation=True)),
+        distillation=distillation,
     )

@@ -55,6 +55,7 @@ def training_record(task: Task, run: TrainingRun, fitted: FittedModel) -> dict:
         model_source=run.model_path,
         hyperparameters=asdict(run.hyper),
         options={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+        distillation=run.distillation.record() if run.distillation is not None else None,
         versions={"transformers": transformers.__version__, "toolkit": toolkit.__version__},
     )
     return metrics
