@@ -17,7 +17,7 @@ from toolkit.staging import recover
 from toolkit.tasks import Encoding, Task
 from toolkit.tasks.ner import IGNORE
 import toolkit.train.presets as presets
-from toolkit.train import distill
+import toolkit.train.distill as distill
 from toolkit.train.output_dir import check_output_dir, is_main_process
 
 log = logging.getLogger(__name__)
