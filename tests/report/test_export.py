@@ -110,3 +110,20 @@ def test_a_bundle_records_its_build_paths_relative_and_a_wheel_none(ner_bundle, 
         packaged = archive.read("ner_paths/bundle/manifest.json").decode()
     assert "/tmp" not in packaged and ".." not in packaged
     assert json.loads(packaged)["source_checkpoint"] == ""
+
+
+def test_a_distilled_models_card_names_its_teacher_and_the_manifest_holds_no_absolute_path(tmp_path):
+    from toolkit.export.manifest import distilled_from
+    from toolkit.report.export import distillation_lines
+
+    bundle_dir = tmp_path / "exports" / "student"
+    record = {"teacher": {"path": str(tmp_path / "runs" / "teacher"), "model_type": "mpnet",
+                          "score": {"f1": 0.8912, "per_type": {}}},
+              "temperature": 2.0, "distill_weight": 0.5, "unlabeled_rows": 13041, "unlabeled_source": "train"}
+    training = distilled_from({"distillation": record}, bundle_dir)
+    assert training["distillation"]["teacher"]["path"] == "../../runs/teacher"
+    assert distilled_from({}, bundle_dir) == {}
+    (line, _) = distillation_lines({"training": training})
+    assert "mpnet teacher (../../runs/teacher; on the same evaluation rows: f1 0.8912)" in line
+    assert "temperature 2" in line and "13,041 unlabelled rows" in line
+    assert distillation_lines({"training": {}}) == []

@@ -20,6 +20,16 @@ NOT_MEASURED = {"dataset": None, "measured": False, "pytorch": None,
                 "reason": "no labelled evaluation data could be loaded; export with --dataset to measure"}
 
 
+def distilled_from(training: dict, bundle_dir: Path) -> dict:
+    """A distilled checkpoint's record (teacher, its score, temperature, weight, unlabelled rows), its
+    teacher's path seen from the bundle."""
+    record = training.get("distillation")
+    if not record:
+        return {}
+    teacher = {**record["teacher"], "path": relative_to(record["teacher"].get("path"), bundle_dir)}
+    return {"distillation": {**record, "teacher": teacher}}
+
+
 def relative_to(name: str | None, bundle_dir: Path) -> str | None:
     """A local path as seen from the bundle, so that a bundle moved with its checkpoint and data still finds
     them and holds no build machine's path; hub ids, and paths with no relative form (another drive), as
@@ -79,6 +89,7 @@ def build_manifest(checkpoint, cfg, variants: dict[str, VariantEntry], engine_de
         model_type=checkpoint.config.model_type,
         source_checkpoint=relative_to(str(checkpoint.directory), bundle_dir),
         training={**{k: training[k] for k in ("hyperparameters", "train_runtime_s", "train_examples") if k in training},
+                  **distilled_from(training, bundle_dir),
                   **({"dataset": relative_to(trained_on, bundle_dir), "synthetic": is_synthetic(trained_on)}
                      if trained_on else {})},
         versions=versions(*EXPORT_LIBRARIES),

@@ -42,6 +42,19 @@ def export_table(manifest: dict) -> str:
                          "points lost [95% interval]", "default decision"], rows)
 
 
+def distillation_lines(manifest: dict) -> list[str]:
+    """Who taught the model, when it was distilled (`toolkit train --teacher`)."""
+    record = (manifest.get("training") or {}).get("distillation")
+    if not record:
+        return []
+    teacher = record["teacher"]
+    score = ", ".join(f"{k} {v:.4f}" for k, v in (teacher.get("score") or {}).items() if isinstance(v, float))
+    return [f"Distilled from a {teacher.get('model_type')} teacher ({teacher.get('path')}"
+            f"{'; on the same evaluation rows: ' + score if score else ''}) at temperature {record['temperature']:g}, "
+            f"{record['distill_weight']:g} of the loss from its probabilities, with {record['unlabeled_rows']:,} "
+            "unlabelled rows beside the labelled ones.", ""]
+
+
 def decision_lines(manifest: dict) -> list[str]:
     """The default and the evidence behind it: the rule, and the CPU the decision was measured on."""
     decided = {name: v["decision"] for name, v in manifest["variants"].items() if v.get("decision")}
@@ -203,6 +216,7 @@ def model_card(manifest: dict) -> str:
         "read in overlapping windows.", "", *pooling,
         "## Training data", "", f"Trained on {trained_on}"
         + (f" with learning rate {hyper['learning_rate']:g} for {hyper['epochs']:g} epochs." if hyper else "."), "",
+        *distillation_lines(manifest),
         "## Metrics", "", f"Every variant was checked against the PyTorch checkpoint on {data}.", "", *rows, "",
         *decision_lines(manifest), *decoding_lines(manifest),
         "## Limitations", "",
