@@ -170,3 +170,18 @@ def test_package_without_a_name_says_to_give_one(capsys, tmp_path):
 def test_export_hints_the_next_command(capsys, tmp_path, ner_checkpoint):
     toolkit.cli.main(["export", str(ner_checkpoint), "--output-dir", str(tmp_path / "b")])
     assert f"next: toolkit bench {tmp_path / 'b'}, or toolkit serve {tmp_path / 'b'}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["serve", "BUNDLE", "--max-wait-ms", "nan"], "--max-wait-ms"), (["serve", "BUNDLE", "--max-wait-ms", "inf"], "--max-wait-ms"),
+    (["export", "CKPT", "--atol", "nan"], "--atol"), (["export", "CKPT", "--max-drop", "nan"], "--max-drop"),
+])
+def test_numbers_that_are_not_finite_are_refused(capsys, ner_bundle, ner_checkpoint, tmp_path, argv, flag):
+    """nan compares false with every bound: without its own check it would pass them all (an atol of
+    nan turns the parity gate off; a max-wait of nan hangs every request)."""
+    from tests.conftest import cli_error
+
+    paths = {"BUNDLE": str(ner_bundle), "CKPT": str(ner_checkpoint)}
+    argv = [paths.get(a, a) for a in argv] + (["--output-dir", str(tmp_path / "b")] if argv[0] == "export" else [])
+    err = cli_error(capsys, *argv)
+    assert f"{flag} must be a finite number" in err and not (tmp_path / "b").exists()

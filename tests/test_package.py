@@ -142,6 +142,7 @@ def test_every_kind_of_wheel_installs_in_a_fresh_venv_and_loads(wheels, tmp_path
     (["--name", "os"], "is a module of the standard library"), (["--name", "json"], "is a module of the standard"),
     (["--name", "numpy"], "of the wheel's requirements"), (["--name", "onnxruntime"], "of the wheel's requirements"),
     (["--name", "tokenizers"], "of the wheel's requirements"), (["--name", "toolkit"], "or the toolkit"),
+    (["--name", "pip"], "installed distribution"), (["--name", "torch"], "installed distribution"),
 ])
 def test_bad_names(capsys, tmp_path, ner_bundle, argv, message):
     assert message in cli_error(capsys, "package", str(ner_bundle), "--output-dir", str(tmp_path), *argv)
@@ -174,3 +175,9 @@ def test_a_model_card_linking_out_of_the_bundle_is_never_packaged(capsys, tmp_pa
     (bundle / "README.md").symlink_to(secret)
     err = cli_error(capsys, "package", str(bundle), "--name", "m", "--output-dir", str(tmp_path / "dist"))
     assert "outside the bundle" in err and not (tmp_path / "dist").exists()
+
+
+def test_a_wheel_is_never_written_into_the_bundle_it_reads(capsys, ner_bundle):
+    before = sorted(p.name for p in ner_bundle.iterdir())
+    err = cli_error(capsys, "package", str(ner_bundle), "--name", "ner_model", "--output-dir", str(ner_bundle / "dist"))
+    assert "lies in the bundle" in err and sorted(p.name for p in ner_bundle.iterdir()) == before

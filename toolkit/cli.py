@@ -135,6 +135,10 @@ def run_predict(args) -> None:
 
     predictor = load_predictor(cfg)
     if cfg.texts:
+        for index, text in enumerate(cfg.texts):  # argv decodes bytes that are not UTF-8 to lone surrogates
+            if any("\ud800" <= ch <= "\udfff" for ch in text):
+                raise ToolkitError(f"text {index + 1} given as an argument is not valid UTF-8: pass UTF-8 text, or "
+                                   "send the lines on standard input, where each bad line gets an error record")
         for answer in predictor(list(cfg.texts)):
             print(to_json(answer))
         return

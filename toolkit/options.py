@@ -4,6 +4,7 @@ config shares: collect problems, then raise them once."""
 from __future__ import annotations
 
 import argparse
+import math
 import dataclasses
 import os
 from dataclasses import MISSING, field
@@ -11,8 +12,12 @@ from pathlib import Path
 
 
 def check_number(problems: list[str], flag: str, value, low=None, high=None, above=None) -> None:
-    """Add a problem when `value` (None: not given) is outside [low, high] or not above `above`."""
+    """Add a problem when `value` (None: not given) is not a finite number, is outside [low, high], or is
+    not above `above` (nan compares false with every bound, so it must be caught on its own)."""
     if value is None:
+        return
+    if not math.isfinite(value):
+        problems.append(f"{flag} must be a finite number, found {value}")
         return
     if (low is not None and value < low) or (high is not None and value > high) or (
             above is not None and value <= above):

@@ -54,6 +54,26 @@ def test_bad_data_options_are_named(tmp_path, capsys):
     assert "unknown dataset 'wnut': expected one of conll2003, imdb" in cli_error(capsys, "data", "wnut")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")
-    assert "is not empty: pass --overwrite" in cli_error(capsys, "data", "imdb", "--output", str(tmp_path / "full"))
+    assert "holds files a dataset does not (x)" in cli_error(capsys, "data", "imdb", "--output", str(tmp_path / "full"))
     err = cli_error(capsys, "data", "imdb", "--source", str(tmp_path / "full"), "--output", str(tmp_path / "o"))
     assert "expected the aclImdb tree" in err
+
+
+def test_overwrite_replaces_only_a_dataset_and_never_touches_the_source(tmp_path, capsys):
+    source = tmp_path / "conll"
+    source.mkdir()
+    for name in ("train.txt", "valid.txt", "test.txt"):
+        (source / name).write_text(CONLL)
+    thesis = tmp_path / "mine" / "thesis.txt"
+    thesis.parent.mkdir()
+    thesis.write_text("years of work")
+    err = cli_error(capsys, "data", "conll2003", "--source", str(source), "--output", str(thesis.parent), "--overwrite")
+    assert "holds files a dataset does not (thesis.txt)" in err and thesis.read_text() == "years of work"
+    for output in (source, tmp_path):  # the source itself, and a folder holding it
+        err = cli_error(capsys, "data", "conll2003", "--source", str(source), "--output", str(output), "--overwrite")
+        assert "which this command reads" in err and (source / "train.txt").read_text() == CONLL
+    main(["data", "conll2003", "--source", str(source), "--output", str(tmp_path / "out")])
+    capsys.readouterr()
+    assert "already holds a dataset" in cli_error(capsys, "data", "conll2003", "--source", str(source), "--output",
+                                                  str(tmp_path / "out"))
+    main(["data", "conll2003", "--source", str(source), "--output", str(tmp_path / "out"), "--overwrite"])

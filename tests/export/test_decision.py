@@ -134,3 +134,10 @@ def test_info_says_a_default_named_by_the_user_was_not_shown_to_keep_accuracy():
     assert default_reason(facts).startswith("named with --default-variant")
     facts["variants"]["int8-dynamic"]["decision"] = dict(decision, verdict=KEEPS)
     assert default_reason(facts).startswith("shown to keep accuracy")
+
+
+def test_info_explains_a_float_default_whose_variant_needed_no_decision():
+    from toolkit.report.info import default_reason
+
+    facts = {"default_variant": "optimized", "variants": {"optimized": {"decision": None}}}
+    assert default_reason(facts) == "no quantized variant was decided on: the fastest float variant"

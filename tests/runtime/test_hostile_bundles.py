@@ -58,6 +58,8 @@ def test_a_symlink_leading_out_of_the_bundle_is_refused(tmp_path, ner_bundle):
     ({"decode": ["entities"]}, "decode must be one of"),  # unhashable values are problems, not a TypeError
     ({"default_variant": ["fp32"]}, "is not among the variants"),
     ({"engine_defaults": {"openvino": ["fp32"]}}, "engine_defaults must name a variant"),
+    ({"variant_size_bytes": "big"}, "size_bytes must be a whole number"),
+    ({"evaluation": "x"}, "evaluation must be a JSON object"),
 ])
 def test_malformed_manifests_are_one_clear_error(tmp_path, ner_bundle, changes, message):
     with pytest.raises(BundleError, match=message):

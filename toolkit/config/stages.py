@@ -7,6 +7,7 @@ from pathlib import Path
 
 from toolkit.modeling import EMBEDDED_MODEL, POOLINGS
 from toolkit.options import (
+    inside,
     check_number,
     check_output,
     check_size,
@@ -231,8 +232,9 @@ class BenchConfig:
         check_number(problems, "--warmup", self.warmup, low=0)
         check_number(problems, "--runs", self.runs, low=1)
         # the default place is inside the bundle on purpose (beside what was measured)
+        beside = inside(self.report_path, Path(self.bundle) / "bench")  # the default place, named or not
         check_output(problems, self.report_path, BENCH_REPORTS, self.overwrite,
-                     inputs=(self.checkpoint,) if self.output is None else (self.bundle, self.checkpoint))
+                     inputs=(self.checkpoint,) if beside else (self.bundle, self.checkpoint))
         raise_problems(problems)
 
     @property

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import keyword
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.options import (
-    option,
-    raise_problems,
-)
-from toolkit.config.choices import PACKAGE_NAME, PACKAGE_VERSION, PACKAGE_TAKEN
+from toolkit.config.choices import PACKAGE_NAME, PACKAGE_TAKEN, PACKAGE_VERSION
+from toolkit.options import inside, option, raise_problems
+
+
+def installed_distribution(name: str) -> str | None:
+    """The installed distribution (pip, torch, ...) a wheel called `name` would replace, or None; an
+    earlier wheel of `toolkit package` (it carries `NAME/_runtime/`) may be replaced by the next."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        found = distribution(name)
+    except PackageNotFoundError:
+        return None
+    packaged = any(str(f).replace("\\", "/") == f"{name}/_runtime/__init__.py" for f in found.files or ())
+    return None if packaged else found.metadata["Name"]
+
+
+# What `toolkit data` writes: --overwrite replaces a folder holding nothing else.
+DATASET_FILE = re.compile(r"^(train|validation|test)\.parquet$")
 
 
 @dataclass
@@ -38,10 +53,16 @@ class PackageConfig:
         elif self.name in sys.stdlib_module_names or self.name in PACKAGE_TAKEN:
             problems.append(f"--name {self.name!r} is a module of the standard library, of the wheel's requirements "
                             f"or the toolkit: the wheel would shadow it; choose another, e.g. {self.name}_model")
+        elif installed_distribution(self.name):
+            problems.append(f"--name {self.name!r} is the name of an installed distribution ({installed_distribution(self.name)}): "
+                            f"installing the wheel would replace it; choose another, e.g. {self.name}_model")
         if not PACKAGE_VERSION.match(self.version):
             problems.append(f"--version {self.version!r} is not a version: use numbers with dots, e.g. 1.0.0")
         if Path(self.output_dir).exists() and not Path(self.output_dir).is_dir():
             problems.append(f"--output-dir {self.output_dir} is a file: choose a directory")
+        elif inside(self.output_dir, self.bundle):
+            problems.append(f"--output-dir {self.output_dir} lies in the bundle {self.bundle}, which this command "
+                            "reads: write the wheel outside it")
         raise_problems(problems)
 
 
@@ -78,9 +99,20 @@ class DataConfig:
         problems: list[str] = []
         if self.name not in DATASETS:
             problems.append(f"unknown dataset {self.name!r}: expected one of {', '.join(DATASETS)}")
-        if self.output_dir.exists() and not self.output_dir.is_dir():
-            problems.append(f"--output {self.output_dir} is a file: choose a directory")
-        elif self.output_dir.is_dir() and any(self.output_dir.iterdir()) and not self.overwrite:
-            problems.append(f"--output {self.output_dir} is not empty: pass --overwrite to replace it, or choose "
-                            "another directory")
+        output = self.output_dir
+        if output.exists() and not output.is_dir():
+            problems.append(f"--output {output} is a file: choose a directory")
+        elif self.source is not None and inside(self.source, output):  # a new folder inside the source is fine
+            problems.append(f"--output {output} is or holds --source {self.source}, which this command reads: "
+                            "write the dataset elsewhere")
+        elif inside(Path.cwd(), output):
+            problems.append(f"--output {output} is or holds the current directory: choose a new directory")
+        elif output.is_dir() and any(output.iterdir()):
+            foreign = sorted(p.name for p in output.iterdir() if not DATASET_FILE.match(p.name))
+            if foreign:  # --overwrite replaces a dataset this command wrote, never a folder of other files
+                problems.append(f"--output {output} holds files a dataset does not ({', '.join(foreign[:3])}): "
+                                "choose a new or empty directory")
+            elif not self.overwrite:
+                problems.append(f"--output {output} already holds a dataset: pass --overwrite to replace it, or "
+                                "choose another directory")
         raise_problems(problems)

@@ -16,7 +16,7 @@ def default_reason(facts: dict) -> str:
     """Why the default variant is the default, from the decision the manifest records."""
     default = facts["variants"][facts["default_variant"]]
     decided = {name: v["decision"] for name, v in facts["variants"].items() if v.get("decision")}
-    if default.get("decision", {}).get("verdict") == KEEPS:
+    if (default.get("decision") or {}).get("verdict") == KEEPS:
         return f"shown to keep accuracy: {decision_text(default)}"
     if default.get("decision"):
         return f"named with --default-variant (not shown to keep accuracy: {decision_text(default)})"

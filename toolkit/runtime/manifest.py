@@ -223,6 +223,9 @@ def variant_problems(name: str, entry) -> list[str]:
     interval = entry.get("drop_interval")
     if interval is not None and not two_numbers(interval):
         problems.append(f"variant {name!r}: drop_interval must be two numbers, found {interval!r}")
+    size = entry.get("size_bytes")
+    if size is not None and not (whole(size) and size >= 0):
+        problems.append(f"variant {name!r}: size_bytes must be a whole number, found {size!r}")
     if not isinstance(entry.get("parity", {}), dict):
         problems.append(f"variant {name!r}: parity must be an object, found {entry.get('parity')!r}")
     decision = entry.get("decision")
@@ -268,6 +271,8 @@ def manifest_problems(data) -> list[str]:
     if not whole(data.get("pad_token_id", 0)) or data.get("pad_token_id", 0) < 0:
         problems.append(f"pad_token_id must be a token id (a whole number of at least 0), found "
                         f"{data.get('pad_token_id')!r}")
+    if data.get("evaluation") is not None and not isinstance(data["evaluation"], dict):
+        problems.append(f"evaluation must be a JSON object, found {data['evaluation']!r}")
     for key, kind in (("engine_defaults", dict), ("training", dict), ("versions", dict), ("options", dict),
                       ("inputs", list), ("rejected", list)):
         if not isinstance(data.get(key, kind()), kind):
