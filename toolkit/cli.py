@@ -284,10 +284,12 @@ def main(argv: list[str] | None = None) -> None:
                 parser.error(f"{word.split('=')[0]} is an option of the {owner} task, not of {args.task}: drop it "
                              f"(`toolkit train {args.task} --help` lists {args.task}'s)")
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    if args.quiet:
-        from toolkit.progress import QUIET_ENV
+    from toolkit.progress import QUIET_ENV, shows_progress
 
+    if args.quiet:
         os.environ[QUIET_ENV] = "1"
+    if not shows_progress():  # datasets' own bars ("Map", "Creating parquet") follow the same rule as ours
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
     _quiet_known_noise()
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
