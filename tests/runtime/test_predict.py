@@ -103,11 +103,11 @@ def test_sentiment_long_text_averages_windows(sentiment_bundle):
     answer = sentiment("great film " * 200)
     assert set(answer) == {"label", "score", "scores"} and answer["label"] in ("neg", "pos")
     assert sum(answer["scores"].values()) == pytest.approx(1.0)
-    assert sentiment("") ["label"] in ("neg", "pos")
+    assert sentiment("")["label"] is None  # nothing to read: no answer (tests/runtime/test_empty_texts.py)
 
 
 def test_one_predictor_shared_by_threads_answers_as_alone(ner_bundle):
-    # int8-dynamic scales activations per batch, so answers are compared batch for batch
+    # answers are compared batch for batch too, though int8-dynamic answers alike in any batch
     ner = load(ner_bundle, variant="int8-dynamic")
     texts = TRICKY * 10
     chunks = [texts[i:i + 7] for i in range(0, len(texts), 7)]

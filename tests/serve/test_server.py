@@ -107,7 +107,7 @@ def test_a_bad_bundle_never_listens(tmp_path):
 def test_batching_off_answers_each_text_as_the_runtime_does_alone(ner_bundle):
     with running_server(ner_bundle, max_batch_size=1, max_wait_ms=0) as (process, url):
         response = httpx.post(f"{url}/v1/predict", json={"texts": [SENTENCE, "Paris"], "aggregation": "max"})
-        # int8-dynamic scales activations per batch: with batches of 1, each text is answered as alone
+        # with batches of 1, each text is answered as alone
         runtime = load(ner_bundle, aggregation="max")
         assert response.json() == {"answers": [runtime(SENTENCE), runtime("Paris")]}
         bad = httpx.post(f"{url}/v1/predict", content=b"[1]", headers={"content-type": "application/json"})

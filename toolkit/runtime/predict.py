@@ -40,6 +40,9 @@ PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": CUDA_PROVIDER}
 
 
 LONG_TEXTS = ("windows", "head+tail")
+# One rule for a text with nothing to read (empty or blank): no answer. NER answers no entities;
+# sentiment answers no label, as a corpus job answers a null text.
+NO_LABEL = {"label": None, "score": None}
 
 
 def check_texts(texts) -> list[str]:
@@ -347,7 +350,11 @@ class SentimentPredictor(Predictor):
             return []
         windows, outputs = self._window_scores(tokenized, batch_size, head_tail=self.long_texts == "head+tail")
         answers = []
-        for probabilities in average_probabilities(outputs, [w.text_index for w in windows], len(texts)):
+        averaged = average_probabilities(outputs, [w.text_index for w in windows], len(texts))
+        for tokens, probabilities in zip(tokenized, averaged):
+            if not tokens.ids:  # nothing to read (empty or blank): no answer, as NER answers no entities
+                answers.append(dict(NO_LABEL, scores={}))
+                continue
             best = int(probabilities.argmax())
             answers.append({"label": self.labels[best], "score": float(probabilities[best]),
                             "scores": {name: float(p) for name, p in zip(self.labels, probabilities)}})

@@ -36,8 +36,8 @@ class Entity(BaseModel):
 class LabelAnswer(BaseModel):
     """A text's label, its probability, and every label's."""
 
-    label: str
-    score: float
+    label: str | None  # None: a text with nothing to read (empty or blank)
+    score: float | None
     scores: dict[str, float]
 
 
