@@ -93,3 +93,18 @@ def test_report_to_passes_trainer_the_installed_integrations(monkeypatch):
     assert report_integrations(["none"]) == ["none"]
     assert report_integrations(["tensorboard"]) == ["tensorboard"]
     assert report_integrations(["all"]) == ["tensorboard", "mlflow"]
+
+
+def test_evaluating_during_training_trains_the_same_model(tmp_path, tiny_base, ner_data):
+    """Evaluation draws from the global random generators (its data loader); without putting them
+    back, every later dropout mask moves and the run trains another model."""
+    from safetensors.numpy import load_file
+
+    from tests.conftest import run_train
+
+    weights = {}
+    for every in ("2", "no"):
+        run_train("ner", tiny_base, ner_data, tmp_path / every, "--max_steps", 6, "--eval_every", every)
+        weights[every] = load_file(str(tmp_path / every / "model.safetensors"))
+    assert weights["2"].keys() == weights["no"].keys()
+    assert all((weights["2"][k] == weights["no"][k]).all() for k in weights["2"])

@@ -19,6 +19,31 @@ from toolkit.train.summary import evaluation_echo, planned_steps, start_summary,
 log = logging.getLogger(__name__)
 
 
+class EvaluationLeavesTrainingAlone:
+    """A Trainer mixin: evaluating during training changes nothing the training does. Building the
+    evaluation's data loader draws from the global random generators, which would move every later
+    dropout mask, so a run that evaluates each epoch would train another model than one that does
+    not (measured: NER F1 0.8399 against the protocol's 0.8438). The generators' states are put back
+    after each evaluation."""
+
+    def evaluate(self, *args, **kwargs):
+        import random
+
+        import numpy as np
+        import torch
+
+        states = (random.getstate(), np.random.get_state(), torch.get_rng_state(),
+                  torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+        try:
+            return super().evaluate(*args, **kwargs)
+        finally:
+            random.setstate(states[0])
+            np.random.set_state(states[1])
+            torch.set_rng_state(states[2])
+            if states[3] is not None:
+                torch.cuda.set_rng_state_all(states[3])
+
+
 @dataclass
 class FittedModel:
     trainer: object  # transformers.Trainer, holding the trained model
@@ -129,6 +154,7 @@ def fit_model(task: Task, run: TrainingRun, echo: Callable[[str], None] = log.in
     if run.cfg.early_stopping:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=run.cfg.early_stopping))
     evaluating = run.cfg.eval_every != "no"
+    trainer_class = type(trainer_class.__name__, (EvaluationLeavesTrainingAlone, trainer_class), {})
     trainer = trainer_class(model=model, args=args, train_dataset=run.train_set,
                             eval_dataset=run.eval_set if evaluating else None,
                             compute_metrics=metrics_during_training(task, run) if evaluating else None,
