@@ -100,16 +100,18 @@ def _load_local(directory: Path) -> dict:
     return {split: _load_files(paths) for split, paths in files.items()}
 
 
-def _load_hub(name: str) -> dict:
+def load_hub_splits(name: str, local_flag: str = "--dataset") -> dict:
+    """A hub dataset's splits, failing at once where the hub cannot be reached; a failure names
+    `local_flag`, the option that takes the same data from a local directory instead."""
     import datasets
 
-    require_hub(name, "dataset", "--dataset")
+    require_hub(name, "dataset", local_flag)
     try:
         return dict(datasets.load_dataset(name))
     except Exception as error:  # the hub raises many types; the user needs one line
         raise DataError(f"could not load dataset {name!r} from the hub ({type(error).__name__}: "
-                        f"{str(error).splitlines()[0] if str(error) else ''}). Pass a local directory "
-                        "with --dataset DIR.") from error
+                        f"{(str(error).splitlines() or [''])[0][:200]}); pass {local_flag} DIR with the files "
+                        "you have.") from error
 
 
 def load_raw_splits(dataset: str) -> dict:
@@ -120,7 +122,7 @@ def load_raw_splits(dataset: str) -> dict:
             raise DataError(f"dataset path {dataset} does not exist: pass an existing directory "
                             "or a hub id such as eriktks/conll2003.")
         return _load_local(path)
-    return _load_hub(dataset)
+    return load_hub_splits(dataset)
 
 
 def pick_eval_split(splits: dict, wanted: str) -> str:

@@ -8,10 +8,10 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from toolkit.data import load_hub_splits
 from toolkit.data.conll import read_conll
 from toolkit.data.encoding import check_utf8
 from toolkit.errors import DataError
-from toolkit.hub import require_hub
 from toolkit.staging import staged_directory
 
 log = logging.getLogger(__name__)
@@ -67,19 +67,6 @@ def imdb_splits(source: Path) -> dict:
     return splits
 
 
-def hub_splits(hub_id: str) -> dict:
-    """The dataset's splits from the hub, failing at once where the hub cannot be reached."""
-    import datasets
-
-    require_hub(hub_id, "dataset", "--source")
-    try:
-        return dict(datasets.load_dataset(hub_id))
-    except Exception as error:  # the hub raises many types; the user needs one line
-        raise DataError(f"could not load {hub_id!r} from the hub ({type(error).__name__}: "
-                        f"{(str(error).splitlines() or [''])[0][:200]}); pass --source DIR with the files you "
-                        "have.") from error
-
-
 def write_local_dataset(name: str, output_dir: Path, source: Path | None = None) -> LocalDataset:
     """Write `name`'s splits to `output_dir` as parquet: from `source` when given, else from the hub."""
     import datasets
@@ -93,7 +80,7 @@ def write_local_dataset(name: str, output_dir: Path, source: Path | None = None)
         columns = conll_splits(Path(source)) if name == "conll2003" else imdb_splits(Path(source))
         splits = {split: datasets.Dataset.from_dict(data) for split, data in columns.items()}
     else:
-        splits = hub_splits(hub_id)
+        splits = load_hub_splits(hub_id, "--source")
     with staged_directory(Path(output_dir)) as staging:
         for split, rows in splits.items():
             rows.to_parquet(str(staging / f"{split}.parquet"))
