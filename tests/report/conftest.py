@@ -17,3 +17,15 @@ def ner_report(ner_bundle, tmp_path_factory) -> dict:
 def sentiment_report(sentiment_bundle, tmp_path_factory) -> dict:
     output = tmp_path_factory.mktemp("sentiment-evaluation") / "report.json"
     return evaluate(EvaluateConfig(model_dir=sentiment_bundle, output=output, worst=3)).as_dict()
+
+
+def with_one_label_difference(report: dict, text: str) -> dict:
+    """A copy of a sentiment report whose last variant answers example 7 (`text`) otherwise than PyTorch."""
+    import copy
+
+    report = copy.deepcopy(report)
+    variant = report["differences"][-1]
+    variant["differing"], variant["shown"] = 1, [{"index": 7, "text": text, "gold": "pos",
+                                                  "pytorch": {"label": "pos", "score": 0.91},
+                                                  "variant": {"label": "neg", "score": 0.61}}]
+    return report

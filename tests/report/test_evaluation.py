@@ -2,6 +2,7 @@
 
 import copy
 
+from tests.report.conftest import with_one_label_difference
 from toolkit.report.evaluation import evaluation_markdown, evaluation_table
 from toolkit.report.evaluation_rows import headline
 from toolkit.report.evaluation_sections import SECTIONS
@@ -38,11 +39,8 @@ def test_differing_entities_are_listed_in_markdown(ner_report):
 
 
 def test_differing_labels_are_listed_with_their_text_and_scores(sentiment_report):
-    report = copy.deepcopy(sentiment_report)
+    report = with_one_label_difference(sentiment_report, "a *good* film")
     variant = report["differences"][-1]
-    variant["differing"], variant["shown"] = 1, [{"index": 7, "text": "a *good* film", "gold": "pos",
-                                                  "pytorch": {"label": "pos", "score": 0.91},
-                                                  "variant": {"label": "neg", "score": 0.61}}]
     markdown = evaluation_markdown(report)
     assert "## Confusion matrix (rows: gold, columns: predicted)" in markdown and "Per entity type" not in markdown
     assert "- example 7: a \\*good\\* film\n  - gold: pos\n  - pytorch: pos (0.910)\n" in markdown

@@ -8,6 +8,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from tests.report.conftest import with_one_label_difference
 from toolkit.report.evaluation_html import evaluation_html
 
 
@@ -81,12 +82,7 @@ def test_differing_answers_are_drawn_side_by_side(ner_report):
 
 
 def test_differing_labels_are_badges_under_their_text(sentiment_report):
-    report = copy.deepcopy(sentiment_report)
-    variant = report["differences"][-1]
-    variant["differing"], variant["shown"] = 1, [{"index": 7, "text": "a <b>good</b> film", "gold": "pos",
-                                                  "pytorch": {"label": "pos", "score": 0.91},
-                                                  "variant": {"label": "neg", "score": 0.61}}]
-    page = evaluation_html(report)
+    page = evaluation_html(with_one_label_difference(sentiment_report, "a <b>good</b> film"))
     assert ('<h3>example 7</h3><div class="review">a &lt;b&gt;good&lt;/b&gt; film</div>' in page
             and '<span class="badge">neg</span> 0.610' in page)
     assert "<h2>Confusion matrix</h2>" in page and "legend" not in page and not marks_of(page).marks
