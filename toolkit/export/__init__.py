@@ -15,7 +15,6 @@ from toolkit.backends import ENGINE_BACKENDS, TorchBackend
 from toolkit.checkpoint import Checkpoint, evaluation_set, inspect_checkpoint
 from toolkit.config import ExportConfig
 from toolkit.errors import DataError, ModelError, ParityError, ToolkitError
-from toolkit.export.decision import Evidence
 from toolkit.export.decision import choose_default as choose_by_rank
 from toolkit.export.decision import held_back, shown_to_keep_accuracy
 from toolkit.export.evidence import DecisionInputs, decide
@@ -285,9 +284,7 @@ def export(cfg: ExportConfig) -> ExportResult:
             raise ParityError("no variant passed its checks: " + "; ".join(result.failures))
         if evaluation is not None:
             progress.set_postfix_str("deciding the default")
-            decide(Evidence(task=checkpoint.task, labels=checkpoint.labels, decoding=checkpoint.decoding,
-                            features=features, reference=reference, candidates={}, more_rows=None, logits_of=None),
-                   DecisionInputs(checkpoint, cfg, tokenizer, evaluation, pytorch, staging),
+            decide(DecisionInputs(checkpoint, cfg, tokenizer, evaluation, pytorch, staging, reference),
                    variants, logits_of_variant, progress)
         default = cfg.default_variant or choose_default(variants, cfg.max_drop, result.warnings,
                                                         opt_in=opt_in_command(checkpoint.directory, target))

@@ -64,10 +64,14 @@ class Evidence:
         for name in names:
             self.candidates[name] = self.candidates[name] + self.logits_of(name, new)
 
-    def judge(self, name: str, confidence: float, max_drop: float) -> dict:
+    def reference_score(self) -> float:
+        """PyTorch's metric on the rows scored so far."""
+        return score(self.task, self.reference, self.features, self.labels, self.decoding)[self.task.primary_metric]
+
+    def judge(self, name: str, theirs: float, confidence: float, max_drop: float) -> dict:
+        """The decision on one candidate at this look; `theirs`: reference_score() of this look."""
         metric = self.task.primary_metric
         ours = score(self.task, self.candidates[name], self.features, self.labels, self.decoding)[metric]
-        theirs = score(self.task, self.reference, self.features, self.labels, self.decoding)[metric]
         interval = drop_interval(self.task, self.reference, self.candidates[name], self.features, self.labels,
                                  self.decoding, resamples=RESAMPLES, confidence=confidence)
         rows = len({f.get("example_index", i) for i, f in enumerate(self.features)})
@@ -112,7 +116,8 @@ def gather_evidence(evidence: Evidence, sizes: list[int], max_drop: float, progr
             if progress is not None:
                 progress(f"scoring rows {sizes[look - 1]:,}-{size:,} (look {look + 1} of {len(sizes)})")
             evidence.extend(sizes[look - 1], size, names)
-        decisions = {name: evidence.judge(name, confidence, max_drop) for name in names}
+        theirs = evidence.reference_score()  # once a look, whatever the number of candidates
+        decisions = {name: evidence.judge(name, theirs, confidence, max_drop) for name in names}
         if all(d["verdict"] != NOT_SHOWN for d in decisions.values()):
             break
     for decision in decisions.values():

@@ -24,10 +24,11 @@ class DecisionInputs:
     evaluation: object  # the first look's EvaluationSet
     pytorch: TorchBackend
     staging: Path  # where the candidates' files are
+    reference: list  # PyTorch's logits of the first look's rows
 
 
-def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, VariantEntry],
-           logits_of_variant: dict[str, list], progress) -> None:
+def decide(inputs: DecisionInputs, variants: dict[str, VariantEntry], logits_of_variant: dict[str, list],
+           progress) -> None:
     """Record on every quantized variant whether it keeps accuracy, scoring more rows of the split
     where its interval straddles --max-drop (toolkit/export/decision.py)."""
     from toolkit.data import parse_size
@@ -45,8 +46,10 @@ def decide(evidence: Evidence, inputs: DecisionInputs, variants: dict[str, Varia
     backends["pytorch"] = inputs.pytorch
     last_look = lambda: evaluation_set(checkpoint, inputs.tokenizer, checkpoint.max_length,  # noqa: E731
                                        dataset=cfg.dataset, split=cfg.split, eval_size=str(sizes[-1]))
-    evidence.candidates = {name: logits_of_variant[name] for name in candidates}
-    evidence.more_rows, evidence.logits_of = later_rows(last_look), logits_from(backends)
+    evidence = Evidence(task=checkpoint.task, labels=checkpoint.labels, decoding=checkpoint.decoding,
+                        features=inputs.evaluation.features, reference=inputs.reference,
+                        candidates={name: logits_of_variant[name] for name in candidates},
+                        more_rows=later_rows(last_look), logits_of=logits_from(backends))
     decisions = gather_evidence(evidence, sizes, cfg.max_drop, progress=progress.set_postfix_str)
     for name, decision in decisions.items():
         variants[name].checks.decision = {**decision, **measured_on()}
