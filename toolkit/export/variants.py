@@ -35,7 +35,8 @@ class Build:
 # ONNX Runtime 1.32's transformer optimizer has model types of its own for BERT-like graphs only, and
 # every architecture the toolkit takes is BERT-like enough for its "bert" fusions: they keep parity
 # on all nine, but find no attention to fuse in DeBERTa (disentangled), ModernBERT (rotary, local
-# windows) or MPNet (relative buckets). The manifest records what was fused, per variant.
+# windows) or MPNet (relative position bias): MPNet's comes from toolkit/export/fusion_mpnet.py,
+# run after ONNX Runtime's own. The manifest records what was fused, per variant.
 OPTIMIZER_MODEL_TYPE = "bert"
 
 
@@ -74,6 +75,10 @@ def optimize(build: Build, source: Path, target: Path) -> dict:
     model_type = OPTIMIZER_MODEL_TYPE
     heads, width = heads_and_width(model_config)
     optimized = optimize_model(str(source), model_type=model_type, num_heads=heads, hidden_size=width)
+    if model_config.model_type == "mpnet":
+        from toolkit.export.fusion_mpnet import fuse_mpnet_attention
+
+        fuse_mpnet_attention(optimized, heads, width)
     optimized.save_model_to_file(str(target))
     fused = {k: v for k, v in optimized.get_fused_operator_statistics().items() if v}
     return {"tool": "onnxruntime.transformers.optimizer", "model_type": model_type, "fused_operators": fused}
