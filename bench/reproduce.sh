@@ -82,9 +82,10 @@ toolkit bench exports/sentiment-decided --peers all --output bench/results/senti
 # about an hour on 2 cores).
 python bench/base_model.py runs/base/all-mpnet-base-v2
 toolkit train ner --model runs/base/all-mpnet-base-v2 --dataset "$data/conll2003" --output-dir runs/base/ner-mpnet --overwrite
+python bench/distillation.py holdout --teacher runs/base/ner-mpnet --workdir runs/base/holdout  # --temperature, --distill-weight
 toolkit train ner --teacher runs/base/ner-mpnet --unlabeled-size all --epochs 2 --dataset "$data/conll2003" \
     --output-dir runs/base/ner-student --overwrite
-python bench/distillation.py runs/base/ner-mpnet runs/base/ner-student runs/accuracy/protocol-ner \
+python bench/distillation.py compare runs/base/ner-mpnet runs/base/ner-student runs/accuracy/protocol-ner \
     --output bench/results/distillation-ner.json
 toolkit export runs/base/ner-mpnet --quantize --openvino --output-dir exports/ner-mpnet --overwrite
 toolkit bench exports/ner-mpnet --peers all --runs 20 --output bench/results/ner-mpnet-peers.json --overwrite

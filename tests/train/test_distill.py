@@ -74,17 +74,21 @@ def test_loss_mixes_gold_and_teacher_and_survives_unlabelled_batches():
 
 
 def test_ner_student_with_another_tokenizer_learns_from_the_teacher_once(tmp_path, roberta_base, ner_checkpoint,
-                                                                          ner_data, teacher_runs):
+                                                                          ner_data, teacher_runs, caplog):
     options = ("--teacher", ner_checkpoint, "--train_size", "100", "--unlabeled_size", "20", "--temperature", 3.0)
-    run_train("ner", roberta_base, ner_data, tmp_path / "student", *options)
-    assert teacher_runs == [100, 20, 40]  # labelled rows, unlabelled rows, evaluation rows: once each
+    with caplog.at_level("INFO", logger="toolkit.train.fit"):
+        run_train("ner", roberta_base, ner_data, tmp_path / "student", *options)
+    assert "rows: 100 train + 20 unlabelled (the teacher's answers alone) from" in caplog.text
+    assert teacher_runs == [100, 20]  # labelled rows, unlabelled rows: once each
     record = json.loads((tmp_path / "student" / "metrics.json").read_text())["distillation"]
     assert record["teacher"]["model_type"] == "bert" and record["teacher"]["task"] == "ner"
     assert record["teacher"]["path"] == str(ner_checkpoint.resolve())
-    assert 0 <= record["teacher"]["score"]["f1"] <= 1
+    # The teacher's score is the student's metric (sub-word F1), on the same rows as its own evaluation.
+    assert record["teacher"]["score"]["f1"] == pytest.approx(
+        json.loads((ner_checkpoint / "metrics.json").read_text())["f1"])
     assert record["temperature"] == 3.0 and record["distill_weight"] == 0.5 and record["unlabeled_rows"] == 20
     run_train("ner", roberta_base, ner_data, tmp_path / "again", *options)
-    assert teacher_runs == [100, 20, 40]  # the second run read every answer from the cache
+    assert teacher_runs == [100, 20]  # the second run read every answer from the cache
 
 
 def test_sentiment_student_distils_and_records_the_teacher(tmp_path, roberta_base, sentiment_checkpoint,

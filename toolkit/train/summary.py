@@ -60,14 +60,17 @@ def start_summary(task: Task, run: TrainingRun, parameters: int, steps: int, sec
     """The lines shown before training starts."""
     cfg, hyper, data = run.cfg, run.hyper, run.data
     labels = ", ".join(run.labels[:12]) + (", ..." if len(run.labels) > 12 else "")
-    inputs = f" ({len(run.train_set)} inputs)" if len(run.train_set) != len(run.train_rows) else ""
+    unlabeled = run.distillation.unlabeled_rows if run.distillation else 0
+    rows = len(run.train_rows) + unlabeled
+    inputs = f" ({len(run.train_set)} inputs)" if len(run.train_set) != rows else ""
+    unlabeled_text = f" + {unlabeled} unlabelled (the teacher's answers alone)" if unlabeled else ""
     evaluation = ("no evaluation during training" if cfg.eval_every == "no" else
                   f"scored on the evaluation split every {cfg.eval_every}" + (" step(s)" if cfg.eval_every.isdigit()
                                                                               else ""))
     return [
         f"training {task.name}: {cfg.model} ({run.model_config.model_type}, {count_text(parameters)} parameters)",
         f"labels ({len(run.labels)}): {labels}",
-        f"rows: {len(run.train_rows)} train{inputs} from {cfg.dataset}; {len(data.eval)} evaluation "
+        f"rows: {len(run.train_rows)} train{unlabeled_text}{inputs} from {cfg.dataset}; {len(data.eval)} evaluation "
         f"({data.eval_split} split)",
         f"steps: {steps} of batch {hyper.batch_size} at learning rate {hyper.learning_rate:g}"
         + ("" if cfg.max_steps else f" ({hyper.epochs:g} epochs)") + f"; {evaluation}",
