@@ -52,7 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     manifest = json.loads((args.bundle / "manifest.json").read_text())
     config = json.loads((args.bundle / "config.json").read_text())
-    fp32 = args.bundle / manifest["variants"]["fp32"]["path"]
+    fp32 = args.bundle / manifest["variants"]["fp32"]["file"]
     options = ort.SessionOptions()
     options.intra_op_num_threads, options.inter_op_num_threads = THREADS, 1
     results = {"bundle": str(args.bundle), "threads": THREADS, "runs": RUNS, "rows": []}

@@ -149,8 +149,8 @@ class ExportConfig:
     calibration_size: int = option("examples --static and --openvino calibrate on", 128, type=int)
     fp16: bool = option("add an fp16 variant (checked on CUDA)", False)
     opset: int = option("ONNX opset of the export", 18, type=int)
-    atol: float = option("largest |logit difference| fp32 and optimized may have against PyTorch", 1e-4,
-                         type=float)
+    atol: float = option("largest |logit difference| fp32 may have against PyTorch; optimized may also reach "
+                         "twice fp32's own difference (float32 rounding of a deep model)", 1e-4, type=float)
     max_drop: float = option("metric points (0.5 = half a percentage point) a quantized variant may lose and "
                              "still be the default: the upper end of its bootstrap interval must stay within (95%% over all the "
                              "looks of the decision, each look at 1 - 0.05/looks)",

@@ -160,7 +160,24 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -
     return split_features(task.tokenize_texts(tokenizer, rows[text_column], checkpoint.max_length))
 
 
-def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline) -> VariantChecks:
+# A graph rewritten from the plain fp32 export (ONNX Runtime's fusions) rounds differently again: it may
+# differ from PyTorch by up to this multiple of the plain graph's own difference, which measures what
+# float32 rounding does to this model on these rows. On the 12-layer MPNet of bench/README.md the
+# plain graph is 7.4e-5 from PyTorch and the fused one 1.3e-4 (ONNX Runtime's stock fusions alone:
+# 1.4e-4); a fixed 1e-4 dropped the optimized variant of every such model.
+REWRITE_ROUNDING = 2.0
+
+
+def parity_tolerance(variant: Variant, cfg, plain_difference: float | None) -> float:
+    """The largest |logit difference| against PyTorch `variant` may have: --atol, or for a graph made from
+    the plain export, REWRITE_ROUNDING times the plain graph's own difference where that is larger."""
+    if variant.source is None or plain_difference is None:
+        return cfg.atol
+    return max(cfg.atol, REWRITE_ROUNDING * plain_difference)
+
+
+def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg, baseline,
+                  tolerance: float) -> VariantChecks:
     """Parity and accuracy of one variant against PyTorch; raises ParityError when it fails.
 
     Accuracy is measured only on labelled evaluation rows: without them `drop_points` is None
@@ -176,9 +193,13 @@ def check_variant(variant: Variant, logits, reference, features, checkpoint, cfg
         checks.drop_points = points_lost(baseline[metric], checks.accuracy[metric])
         checks.drop_interval = drop_interval(checkpoint.task, reference, logits, features, checkpoint.labels,
                                              checkpoint.decoding)
-    if variant.strict_parity and checks.parity["max_abs_diff"] > cfg.atol:
-        raise ParityError(f"variant {variant.name!r} failed parity: max |logit difference| against PyTorch is "
-                          f"{checks.parity['max_abs_diff']:.3g} > --atol {cfg.atol:g}")
+    if variant.strict_parity:
+        checks.parity["tolerance"] = tolerance
+        if checks.parity["max_abs_diff"] > tolerance:
+            allowed = (f"--atol {cfg.atol:g}" if tolerance == cfg.atol else
+                       f"{tolerance:.3g} ({REWRITE_ROUNDING:g}x the plain fp32 graph's own difference)")
+            raise ParityError(f"variant {variant.name!r} failed parity: max |logit difference| against PyTorch is "
+                              f"{checks.parity['max_abs_diff']:.3g} > {allowed}")
     return checks
 
 
@@ -259,7 +280,9 @@ def export(cfg: ExportConfig) -> ExportResult:
             started = time.perf_counter()
             logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
             try:
-                checked = check_variant(variant, logits, reference, features, checkpoint, cfg, baseline)
+                plain = variants[variant.source].checks.parity["max_abs_diff"] if variant.source in variants else None
+                checked = check_variant(variant, logits, reference, features, checkpoint, cfg, baseline,
+                                        parity_tolerance(variant, cfg, plain))
             except ParityError as error:
                 result.failures.append(str(error))
                 rejected.append(path)  # removed at the end: later variants may be built from it

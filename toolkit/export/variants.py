@@ -277,7 +277,7 @@ class Variant:
     file: str
     source: str | None  # the variant it is made from; None: from the PyTorch model
     devices: tuple[str, ...]  # where it is meant to run; the first is where export checks it
-    strict_parity: bool  # its logits must be within --atol of PyTorch's, else it is dropped
+    strict_parity: bool  # its logits must be within --atol of PyTorch's (a rewrite: export.parity_tolerance), else dropped
     cpu_rank: int | None  # preference as the default on CPU, fastest first; None: never the default
     make: Callable[[Build, Path | None, Path], dict]
     engine: str = "onnxruntime"  # what checks it at export and runs it (toolkit/runtime/openvino.py)
