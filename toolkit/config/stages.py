@@ -84,8 +84,7 @@ class TrainConfig:
     unlabeled_dataset: str | None = option("with --teacher: hub id or directory of texts for --unlabeled-size "
                                            "(their labels are not used)", None)
     # Chosen on a holdout of CoNLL training sentences no model reads (bench/distillation.py holdout;
-    # MPNet teacher, MiniLM student): T 1 / 2 / 4 at weight 0.5 gave F1 0.808 / 0.812 / 0.833, weight
-    # 0.9 gave 0.816 (T 2) and 0.819 (T 4). Seed noise on 200 rows is about 2.7 points: the margin is small.
+    # the grid and its scores: bench/README.md "A real base-size model, and distillation into MiniLM").
     temperature: float = option("with --teacher: softening temperature of both models' probabilities",
                                 4.0, type=float)
     distill_weight: float = option("with --teacher: share of the loss from the teacher's probabilities, the rest "

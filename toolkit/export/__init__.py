@@ -166,12 +166,13 @@ def calibration_features(checkpoint: Checkpoint, cfg: ExportConfig, tokenizer) -
 # plain graph is 7.4e-5 from PyTorch and the fused one 1.3e-4 (ONNX Runtime's stock fusions alone:
 # 1.4e-4); a fixed 1e-4 dropped the optimized variant of every such model.
 REWRITE_ROUNDING = 2.0
+PLAIN = "fp32"  # the plain export every rewrite starts from
 
 
 def parity_tolerance(variant: Variant, cfg, plain_difference: float | None) -> float:
     """The largest |logit difference| against PyTorch `variant` may have: --atol, or for a graph made from
     the plain export, REWRITE_ROUNDING times the plain graph's own difference where that is larger."""
-    if variant.source is None or plain_difference is None:
+    if variant.name == PLAIN or plain_difference is None:
         return cfg.atol
     return max(cfg.atol, REWRITE_ROUNDING * plain_difference)
 
@@ -280,7 +281,7 @@ def export(cfg: ExportConfig) -> ExportResult:
             started = time.perf_counter()
             logits = collect_logits(backend.logits, features, EVAL_BATCH_SIZE, backend.input_names)
             try:
-                plain = variants[variant.source].checks.parity["max_abs_diff"] if variant.source in variants else None
+                plain = variants[PLAIN].checks.parity["max_abs_diff"] if PLAIN in variants else None
                 checked = check_variant(variant, logits, reference, features, checkpoint, cfg, baseline,
                                         parity_tolerance(variant, cfg, plain))
             except ParityError as error:

@@ -36,7 +36,7 @@ KEEPS, LOSES, NOT_SHOWN = "keeps accuracy", "loses accuracy", "not shown"
 class VariantChecks:
     """What export measured of a variant against PyTorch (written flat beside its file)."""
 
-    parity: dict = field(default_factory=dict)  # max_abs_diff, label_agreement, examples, model_inputs
+    parity: dict = field(default_factory=dict)  # max_abs_diff, label_agreement, examples, model_inputs, tolerance
     accuracy: dict | None = None  # task metrics on the labelled evaluation rows; None: not measured
     drop_points: float | None = None  # metric points lost against PyTorch (+ = loss); None: not measured
     drop_interval: tuple[float, float] | None = None  # its 95% paired-bootstrap interval

@@ -260,8 +260,8 @@ def teacher_score(task: Task, teacher: Teacher, eval_rows, cfg, cache_dir: Path)
     """The teacher's metrics on the student's evaluation rows, as the student's are computed: NER's
     F1 over sub-word tags, each model with its own tokenizer (its own training evaluation's numbers
     when the rows are the same); sentiment from the whole text read in windows. A score over the
-    teacher's word-level answers would be another metric (0.899 against 0.894 sub-word for the MPNet
-    teacher of bench/README.md "Distillation") and flatter the teacher."""
+    teacher's word-level answers would be another metric, and flattered the MPNet teacher of
+    bench/README.md "A real base-size model" by half a point."""
     if not task.word_input:
         outputs = cached_teacher_outputs(teacher, task, list(eval_rows[cfg.text_column]), cache_dir)
         metrics = task.compute_metrics(np.stack(outputs), np.asarray(eval_rows[cfg.label_column]),
