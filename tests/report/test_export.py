@@ -124,6 +124,6 @@ def test_a_distilled_models_card_names_its_teacher_and_the_manifest_holds_no_abs
     assert training["distillation"]["teacher"]["path"] == "../../runs/teacher"
     assert distilled_from({}, bundle_dir) == {}
     (line, _) = distillation_lines({"training": training})
-    assert "mpnet teacher (../../runs/teacher; on the same evaluation rows: f1 0.8912)" in line
+    assert "teacher of model type mpnet (../../runs/teacher; on the same evaluation rows: f1 0.8912)" in line
     assert "temperature 2" in line and "13,041 unlabelled rows" in line
     assert distillation_lines({"training": {}}) == []

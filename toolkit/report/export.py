@@ -49,7 +49,7 @@ def distillation_lines(manifest: dict) -> list[str]:
         return []
     teacher = record["teacher"]
     score = ", ".join(f"{k} {v:.4f}" for k, v in (teacher.get("score") or {}).items() if isinstance(v, float))
-    return [f"Distilled from a {teacher.get('model_type')} teacher ({teacher.get('path')}"
+    return [f"Distilled from a teacher of model type {teacher.get('model_type')} ({teacher.get('path')}"
             f"{'; on the same evaluation rows: ' + score if score else ''}) at temperature {record['temperature']:g}, "
             f"{record['distill_weight']:g} of the loss from its probabilities, with {record['unlabeled_rows']:,} "
             "unlabelled rows beside the labelled ones.", ""]
