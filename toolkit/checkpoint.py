@@ -134,6 +134,26 @@ def locate_dataset(checkpoint: Checkpoint, dataset: str) -> str:
     return dataset
 
 
+def evaluation_features(checkpoint: Checkpoint, rows, text_column: str, label_column: str, tokenizer,
+                        labels: tuple[str, ...] | None = None, max_length: int | None = None) -> list[dict]:
+    """`rows` encoded as the checkpoint's own evaluation encodes them (its length, label rule and
+    truncation); `labels`: the label order of the rows' ids, the checkpoint's unless given."""
+    from toolkit.scoring import split_features
+
+    task = checkpoint.task
+    encoding = Encoding(text_column=text_column, label_column=label_column,
+                        max_length=max_length or checkpoint.max_length,
+                        label_all_tokens=checkpoint.option("label_all_tokens"),
+                        truncation=checkpoint.truncation, for_evaluation=True)
+    batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
+    encoded = task.preprocess(batch, tokenizer, labels or checkpoint.labels, encoding)
+    features = split_features(encoded)
+    if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
+        for i, feature in enumerate(features):
+            feature["word_ids"] = encoded.word_ids(i)
+    return features
+
+
 def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | None = None,
                    dataset: str | None = None, split: str | None = None,
                    eval_size: str | None = None) -> EvaluationSet | None:
@@ -143,7 +163,6 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
     protocol (seed, size); when it cannot be loaded, a warning is logged and None returned.
     """
     from toolkit.data import fingerprint, load_raw_splits, parse_size, pick_eval_split, resolve_labels, sample
-    from toolkit.scoring import split_features
 
     task = checkpoint.task
     text_column = checkpoint.option("text_column") or task.text_column
@@ -178,18 +197,9 @@ def evaluation_set(checkpoint: Checkpoint, tokenizer=None, max_length: int | Non
         from toolkit.modeling import load_tokenizer
 
         tokenizer = load_tokenizer(checkpoint.directory, task.word_input)
-    encoding = Encoding(text_column=text_column, label_column=label_column,
-                        max_length=max_length or checkpoint.max_length,
-                        label_all_tokens=checkpoint.option("label_all_tokens"),
-                        truncation=checkpoint.truncation, for_evaluation=True)
-    batch = {text_column: list(rows[text_column]), label_column: list(rows[label_column])}
-    encoded = task.preprocess(batch, tokenizer, checkpoint.labels, encoding)
-    features = split_features(encoded)
-    if task.word_input:  # which word each piece is part of: evaluation reads one tag per word from it
-        for i, feature in enumerate(features):
-            feature["word_ids"] = encoded.word_ids(i)
+    features = evaluation_features(checkpoint, rows, text_column, label_column, tokenizer, max_length=max_length)
     description = {"dataset": dataset, "split": name, "examples": len(rows), "available": len(converted[name]), "text_column": text_column,
-                   "label_column": label_column, "label_all_tokens": encoding.label_all_tokens,
+                   "label_column": label_column, "label_all_tokens": checkpoint.option("label_all_tokens"),
                    "truncation": checkpoint.truncation, "fingerprint": fingerprint(rows, (text_column, label_column))}
     recorded = checkpoint.evaluated_fingerprint
     if recorded and not (asked or split or eval_size):

@@ -272,29 +272,21 @@ def teacher_score(task: Task, teacher: Teacher, eval_rows, cfg, cache_dir: Path)
 
 
 def _sub_word_score(task: Task, teacher: Teacher, eval_rows, cfg) -> dict:
-    """NER: the rows encoded with the teacher's tokenizer and length as its own evaluation encodes them
-    (labels in the student's order), scored from the teacher's logits reordered to that order."""
-    from toolkit.modeling import load_model, load_tokenizer
-    from toolkit.scoring import score, split_features
+    """NER: the rows encoded as the teacher's own evaluation encodes them (labels in the student's
+    order), scored from the teacher's logits reordered to that order."""
+    from toolkit.backends import TorchBackend
+    from toolkit.checkpoint import evaluation_features
+    from toolkit.modeling import load_tokenizer
+    from toolkit.scoring import EVAL_BATCH_SIZE, collect_logits, score
 
     checkpoint = teacher.checkpoint
-    tokenizer = load_tokenizer(checkpoint.directory, task.word_input)
-    encoding = Encoding(text_column=cfg.text_column, label_column=cfg.label_column, max_length=checkpoint.max_length,
-                        label_all_tokens=checkpoint.option("label_all_tokens"), truncation=checkpoint.truncation,
-                        for_evaluation=True)
     labels = task_labels(teacher)
-    batch = {cfg.text_column: list(eval_rows[cfg.text_column]), cfg.label_column: list(eval_rows[cfg.label_column])}
-    features = split_features(task.preprocess(batch, tokenizer, labels, encoding))
-    model = load_model(Path(checkpoint.directory), task.model_class).eval()
+    features = evaluation_features(checkpoint, eval_rows, cfg.text_column, cfg.label_column,
+                                   load_tokenizer(checkpoint.directory, task.word_input), labels=labels)
+    model = TorchBackend(Path(checkpoint.directory), task.model_class)
     order = teacher.order or list(range(len(labels)))
-    logits = []
-    for start in range(0, len(features), BATCH_SIZE):
-        chunk = features[start:start + BATCH_SIZE]
-        padded, left = _forward(model, tokenizer, chunk)
-        for row, feature in zip(padded, chunk):
-            length = len(feature["input_ids"])
-            logits.append((row[-length:] if left else row[:length])[:, order])
-    return score(task, logits, features, labels, checkpoint.decoding)
+    logits = collect_logits(model.logits, features, EVAL_BATCH_SIZE, model.input_names)
+    return score(task, [row[:, order] for row in logits], features, labels, checkpoint.decoding)
 
 
 def task_labels(teacher: Teacher) -> tuple[str, ...]:
